@@ -91,16 +91,16 @@ public enum Counter: Int, CaseIterable, Sendable {
 /// The stack's counters: one slot per `Counter` and per `DropReason`, no allocation to count.
 public struct Counters: Sendable {
     /// Counts per `Counter.rawValue`.
-    public private(set) var counts: [UInt64] = Array(repeating: 0, count: Counter.allCases.count)
+    public internal(set) var counts: [UInt64] = Array(repeating: 0, count: Counter.allCases.count)
     /// Counts per `DropReason.rawValue`.
-    public private(set) var drops: [UInt64] = Array(repeating: 0, count: DropReason.allCases.count)
+    public internal(set) var drops: [UInt64] = Array(repeating: 0, count: DropReason.allCases.count)
 
     public init() {}
 
     /// Adds `n` to a counter.
-    @inlinable public mutating func count(_ c: Counter, _ n: UInt64 = 1) { counts[c.rawValue] &+= n }
+    public mutating func count(_ c: Counter, _ n: UInt64 = 1) { counts[c.rawValue] &+= n }
     /// Counts one drop.
-    @inlinable public mutating func drop(_ r: DropReason) { drops[r.rawValue] &+= 1 }
+    public mutating func drop(_ r: DropReason) { drops[r.rawValue] &+= 1 }
 
     /// A counter's value.
     public subscript(_ c: Counter) -> UInt64 { counts[c.rawValue] }

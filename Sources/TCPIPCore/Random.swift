@@ -3,7 +3,7 @@
 /// The core never asks the system for entropy; a driver seeds it (from the OS in production,
 /// from a test's seed in tests), so every run replays exactly from its seed.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// Creates a generator whose whole output is determined by `seed`.
     public init(seed: UInt64) {

@@ -1,0 +1,262 @@
+import Foundation
+import Synchronization
+import TCPIPCore
+import TCPIPDrivers
+
+/// What a `Host` is made of: the stack's configuration and the optional pcap file and fault
+/// injection on its device.
+public struct HostConfiguration: Sendable {
+    /// The stack's interfaces, gateway and tunables.
+    public var stack: StackConfiguration
+    /// Seed of the stack's randomness; nil: from the system's entropy.
+    public var seed: UInt64?
+    /// Write every frame the stack sends or receives to this pcap file.
+    public var pcapPath: String?
+    /// Faults applied to frames in both directions between the device and the stack.
+    public var faults: FaultConfiguration = .none
+    /// Seed of the fault injector.
+    public var faultSeed: UInt64 = 1
+
+    /// A configuration for this stack.
+    public init(stack: StackConfiguration, seed: UInt64? = nil, pcapPath: String? = nil) {
+        self.stack = stack
+        self.seed = seed
+        self.pcapPath = pcapPath
+    }
+}
+
+/// An application that runs on the host's owner thread, driven by socket events — no thread
+/// hop per packet (DESIGN §4).
+public protocol HostApplication: AnyObject {
+    /// Called once on the owner thread before the first frame is read.
+    func start(stack: inout Stack, effects: inout Effects) throws(Errno)
+    /// Called on the owner thread for every socket event.
+    func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects)
+}
+
+/// One stack, its device and the thread that owns them.
+///
+/// The owner thread waits on the device, a wake-up eventfd and the stack's next deadline;
+/// reads every queued frame into the stack; fires due timers; writes each outgoing frame with
+/// its own `write`; and wakes callers whose socket calls can now complete. Other threads make
+/// socket calls through `call`, which queues the call to the owner and waits.
+public final class Host: @unchecked Sendable {
+    /// The configuration the host was made with.
+    public let configuration: HostConfiguration
+    let device: TAPDevice
+    let wake: EventFD
+    let pcap: PcapWriter?
+    // Owner-thread state.
+    var stack: Stack
+    var effects = Effects()
+    var waiters: [Waiter] = []
+    var applications: [any HostApplication] = []
+    var observers: [(SocketEvent) -> Void] = []
+    var faultPipe: MemoryWire?
+    var readBuffer = [UInt8](repeating: 0, count: 65536 + 64)
+    // Shared state.
+    let requests = Mutex<[Waiter]>([])
+    let running = Atomic<Bool>(false)
+    let stopped = DispatchSemaphore(value: 0)
+    var thread: Thread?
+
+    /// Attaches a stack to `device`. Fails when the pcap file cannot be created.
+    public init(configuration: HostConfiguration, device: TAPDevice) throws(DriverError) {
+        self.configuration = configuration
+        self.device = device
+        wake = try EventFD()
+        if let path = configuration.pcapPath {
+            pcap = try PcapWriter(path: path, epochOffsetNanoseconds: MonotonicClock.epochOffsetNanoseconds())
+        } else {
+            pcap = nil
+        }
+        stack = Stack(configuration: configuration.stack, seed: configuration.seed ?? SystemEntropy.seed())
+        if !configuration.faults.isNone {
+            faultPipe = MemoryWire(endpoints: 2, faults: configuration.faults, seed: configuration.faultSeed)
+        }
+    }
+
+    /// Adds an application; call before `start`.
+    public func add(_ application: any HostApplication) { applications.append(application) }
+
+    /// Adds an observer of socket events (called on the owner thread); call before `start`.
+    public func observe(_ observer: @escaping (SocketEvent) -> Void) { observers.append(observer) }
+
+    /// Sets the stack's trace sink (called on the owner thread); call before `start`.
+    public func trace(_ sink: @escaping (TraceEvent) -> Void) { stack.traceSink = sink }
+
+    /// Starts the applications, then the owner thread. Fails with the first application's error.
+    public func start() throws(Errno) {
+        stack.advance(to: MonotonicClock.now(), into: &effects)
+        for app in applications { try app.start(stack: &stack, effects: &effects) }
+        running.store(true, ordering: .sequentiallyConsistent)
+        let t = Thread { [self] in
+            self.run()
+            self.stopped.signal()
+        }
+        t.name = "tcpip-host"
+        thread = t
+        t.start()
+    }
+
+    /// Stops the owner thread, fails waiting calls with a timeout, and flushes the pcap file.
+    public func stop() {
+        guard running.exchange(false, ordering: .sequentiallyConsistent) else { return }
+        wake.signal()
+        stopped.wait()
+        try? pcap?.flush()
+    }
+
+    /// Runs `attempt` on the owner thread, again after every socket event, until it returns a
+    /// value or `timeout` nanoseconds pass (nil: no limit; 0: one try). Returns nil on timeout.
+    public func call<R: Sendable>(
+        timeout: Int64?, _ attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?
+    ) -> R? {
+        let box = CallResult<R>()
+        let w = Waiter(
+            attempt: { stack, effects in
+                guard let r = attempt(&stack, &effects) else { return false }
+                box.value = r
+                box.done.signal()
+                return true
+            }, timeout: timeout, expire: { box.done.signal() })
+        requests.withLock { $0.append(w) }
+        wake.signal()
+        box.done.wait()
+        return box.value
+    }
+
+    /// Runs `body` once on the owner thread and returns its result.
+    public func perform<R: Sendable>(_ body: @escaping @Sendable (inout Stack, inout Effects) -> R) -> R {
+        call(timeout: nil) { s, e in body(&s, &e) }!
+    }
+
+    // MARK: - The owner thread
+
+    func run() {
+        var poller = Poller(fds: [device.fd, wake.fd])
+        while running.load(ordering: .relaxed) {
+            let before = MonotonicClock.now()
+            var deadline = stack.nextDeadline()
+            for w in waiters {
+                if let d = w.deadline, deadline == nil || d < deadline! { deadline = d }
+            }
+            if let d = faultPipe?.nextDelivery, deadline == nil || d < deadline! { deadline = d }
+            let timeout = deadline.map { max(0, $0.nanoseconds(since: before)) }
+            _ = try? poller.wait(timeout: timeout)
+            let now = MonotonicClock.now()
+            stack.advance(to: now, into: &effects)
+            if poller.isReadable(wake.fd) { _ = wake.drain() }
+            takeRequests(now: now)
+            readFrames(now: now)
+            if faultPipe != nil {
+                faultPipe!.deliverDue(now: now) { endpoint, frame in
+                    if endpoint == 0 {
+                        stack.receive(frame: frame, interface: 0, now: now, into: &effects)
+                    } else {
+                        try? device.write(frame)
+                    }
+                }
+            }
+            stack.advance(to: now, into: &effects)
+            flush(now: now)
+        }
+        // Fail whatever still waits.
+        for w in waiters { w.expire() }
+        waiters.removeAll()
+        for w in requests.withLock({ r in defer { r.removeAll() }; return r }) { w.expire() }
+    }
+
+    func takeRequests(now: Instant) {
+        let new = requests.withLock { r in
+            defer { r.removeAll(keepingCapacity: true) }
+            return r
+        }
+        for w in new {
+            if w.attempt(&stack, &effects) { continue }
+            if let t = w.timeout {
+                if t <= 0 {
+                    w.expire()
+                    continue
+                }
+                w.deadline = now.adding(nanoseconds: t)
+            }
+            waiters.append(w)
+        }
+    }
+
+    func readFrames(now: Instant) {
+        // Bounded per turn so timers and calls keep their turn under a flood.
+        for _ in 0..<256 {
+            let n: Int? = readBuffer.withUnsafeMutableBytes { buf in (try? device.read(into: buf)) ?? nil }
+            guard let n else { break }
+            readBuffer.withUnsafeBytes { buf in
+                let frame = UnsafeRawBufferPointer(rebasing: buf[0..<n])
+                pcap?.write(frame: frame, at: now)
+                if faultPipe != nil {
+                    faultPipe!.send(from: 1, frame: frame, now: now)
+                } else {
+                    stack.receive(frame: frame, interface: 0, now: now, into: &effects)
+                }
+            }
+        }
+    }
+
+    /// Sends the frames the stack produced and hands out its events, until both are empty.
+    func flush(now: Instant) {
+        for _ in 0..<64 {
+            if effects.frames.isEmpty && effects.events.isEmpty {
+                expireWaiters(now: now)
+                return
+            }
+            effects.frames.forEach { _, frame in
+                pcap?.write(frame: frame, at: now)
+                if faultPipe != nil {
+                    faultPipe!.send(from: 0, frame: frame, now: now)
+                } else {
+                    try? device.write(frame)
+                }
+            }
+            let events = effects.events
+            effects.removeAll()
+            guard !events.isEmpty else { continue }
+            for e in events {
+                for o in observers { o(e) }
+                for app in applications { app.handle(e, stack: &stack, effects: &effects) }
+            }
+            retryWaiters()
+        }
+    }
+
+    func retryWaiters() {
+        guard !waiters.isEmpty else { return }
+        waiters.removeAll { $0.attempt(&stack, &effects) }
+    }
+
+    func expireWaiters(now: Instant) {
+        waiters.removeAll { w in
+            guard let d = w.deadline, d <= now else { return false }
+            w.expire()
+            return true
+        }
+    }
+}
+
+/// A call parked on the owner thread until it can complete or its time runs out.
+final class Waiter: @unchecked Sendable {
+    let attempt: (inout Stack, inout Effects) -> Bool
+    let timeout: Int64?
+    var deadline: Instant?
+    let expire: () -> Void
+
+    init(attempt: @escaping (inout Stack, inout Effects) -> Bool, timeout: Int64?, expire: @escaping () -> Void) {
+        self.attempt = attempt
+        self.timeout = timeout
+        self.expire = expire
+    }
+}
+
+final class CallResult<R>: @unchecked Sendable {
+    var value: R?
+    let done = DispatchSemaphore(value: 0)
+}

@@ -1,0 +1,214 @@
+import DequeModule
+
+/// What an ICMP error says about the datagram that caused it.
+struct OffendingDatagram {
+    var source: IPv4Address
+    var destination: IPv4Address
+    var proto: UInt8
+    var fragmentOffset: Int
+    var headerLength: Int
+
+    init(source: IPv4Address, destination: IPv4Address, proto: UInt8, fragmentOffset: Int, headerLength: Int) {
+        self.source = source
+        self.destination = destination
+        self.proto = proto
+        self.fragmentOffset = fragmentOffset
+        self.headerLength = headerLength
+    }
+
+    init(_ ip: IPv4Header) {
+        self.init(
+            source: ip.source, destination: ip.destination, proto: ip.protocol, fragmentOffset: ip.fragmentOffset,
+            headerLength: ip.headerLength)
+    }
+}
+
+/// Pings in flight, so replies can be matched and checked; bounded (oldest forgotten).
+struct Pings {
+    struct Key: Hashable {
+        var identifier: UInt16
+        var sequence: UInt16
+    }
+    var sent: [Key: (length: Int, checksum: UInt16)] = [:]
+    var order = Deque<Key>()
+    let limit = 4096
+
+    mutating func record(_ key: Key, length: Int, checksum: UInt16) {
+        if sent.updateValue((length, checksum), forKey: key) == nil { order.append(key) }
+        while order.count > limit { sent[order.removeFirst()] = nil }
+    }
+}
+
+extension Stack {
+    /// ICMP input (RFC 792, RFC 1122 §3.2.2).
+    mutating func icmpInput(
+        _ ip: IPv4Header, packet: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, broadcast: Bool,
+        effects: inout Effects
+    ) {
+        counters.count(.icmpIn)
+        let icmp: ICMPv4Header
+        switch ICMPv4Header.parse(payload) {
+        case .success(let h): icmp = h
+        case .failure(let r): return drop(r)
+        }
+        let body = UnsafeRawBufferPointer(rebasing: payload[ICMPv4Header.size...])
+        switch icmp.type {
+        case ICMPv4Type.echoRequest:
+            counters.count(.icmpEchoRequestsIn)
+            // RFC 1122 §3.2.2.6: a request to a broadcast address MAY be silently discarded.
+            if broadcast && !configuration.answerBroadcastPings { return drop(.icmpBadCode) }
+            sendEchoReply(to: ip, request: icmp, data: body, effects: &effects)
+        case ICMPv4Type.echoReply:
+            counters.count(.icmpEchoRepliesIn)
+            let key = Pings.Key(identifier: icmp.identifier, sequence: icmp.sequenceNumber)
+            guard let sent = pings.sent[key] else { return drop(.icmpEchoReplyUnmatched) }
+            pings.sent[key] = nil
+            let matches = sent.length == body.count && sent.checksum == InternetChecksum.checksum(body)
+            effects.events.append(
+                .echoReply(
+                    EchoReply(
+                        source: ip.source, identifier: icmp.identifier, sequence: icmp.sequenceNumber, ttl: ip.ttl,
+                        payloadLength: body.count, payloadMatches: matches)))
+        case ICMPv4Type.destinationUnreachable, ICMPv4Type.timeExceeded, ICMPv4Type.parameterProblem,
+            ICMPv4Type.sourceQuench:
+            if icmp.type == ICMPv4Type.destinationUnreachable { counters.count(.icmpDestUnreachableIn) }
+            if icmp.type == ICMPv4Type.timeExceeded { counters.count(.icmpTimeExceededIn) }
+            icmpErrorInput(icmp, quote: body, effects: &effects)
+        default:
+            drop(.icmpUnknownType)
+        }
+    }
+
+    /// Answers an echo request with the same identifier, sequence and data (RFC 792).
+    mutating func sendEchoReply(
+        to ip: IPv4Header, request: ICMPv4Header, data: UnsafeRawBufferPointer, effects: inout Effects
+    ) {
+        guard var route = route(to: ip.source) else { return drop(.ipNoRoute) }
+        // RFC 1122 §3.2.2.6: the reply's source is the request's specific destination.
+        if isLocalOrBroadcast(ip.destination, interface: route.interface) == (true, false) { route.source = ip.destination }
+        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.appendZeros(ICMPv4Header.size)
+        effects.frames.append(data)
+        let total = effects.frames.length
+        effects.frames.withFrame { buf in
+            ICMPv4Header(echoType: ICMPv4Type.echoReply, identifier: request.identifier, sequenceNumber: request.sequenceNumber).write(to: buf, at: 0, totalLength: total)
+        }
+        counters.count(.icmpOut)
+        counters.count(.icmpEchoRepliesOut)
+        ipSend(route: route, protocol: IPProtocol.icmp, destination: ip.source, effects: &effects)
+    }
+
+    /// Sends an ICMP echo request (ping) to `destination`. Its reply arrives as
+    /// `SocketEvent.echoReply`; a failure to resolve the next hop as `SocketEvent.echoFailed`.
+    public mutating func sendEchoRequest(
+        to destination: IPv4Address, identifier: UInt16, sequence: UInt16, payload: UnsafeRawBufferPointer,
+        ttl: UInt8? = nil, into effects: inout Effects
+    ) -> Result<Void, Errno> {
+        guard payload.count <= 65535 - 20 - ICMPv4Header.size else { return .failure(.EMSGSIZE) }
+        guard let route = route(to: destination) else {
+            drop(.ipNoRoute)
+            return .failure(.ENETUNREACH)
+        }
+        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.appendZeros(ICMPv4Header.size)
+        effects.frames.append(payload)
+        let total = effects.frames.length
+        effects.frames.withFrame { buf in
+            ICMPv4Header(echoType: ICMPv4Type.echoRequest, identifier: identifier, sequenceNumber: sequence).write(to: buf, at: 0, totalLength: total)
+        }
+        pings.record(
+            .init(identifier: identifier, sequence: sequence), length: payload.count,
+            checksum: InternetChecksum.checksum(payload))
+        counters.count(.icmpOut)
+        counters.count(.icmpEchoRequestsOut)
+        return ipSend(
+            route: route, protocol: IPProtocol.icmp, destination: destination, ttl: ttl,
+            owner: .echo(identifier: identifier, sequence: sequence), effects: &effects)
+    }
+
+    /// Sends an ICMP error about a received datagram, unless RFC 1122 §3.2.2 forbids it: never
+    /// about an ICMP error, a datagram sent to a broadcast or multicast address or as a link
+    /// broadcast, a fragment other than the first, or a source that is not one host; and never
+    /// faster than the rate limit. The quote is the IP header plus the first 8 payload bytes
+    /// (RFC 792).
+    mutating func sendICMPError(
+        type: UInt8, code: UInt8, rest: UInt32 = 0, offending o: OffendingDatagram, quote: UnsafeRawBufferPointer,
+        broadcast: Bool, effects: inout Effects
+    ) {
+        if broadcast || o.destination.isMulticast || o.fragmentOffset != 0 { return }
+        if o.source.isUnspecified || o.source.isMulticast || o.source == .broadcast || o.source.isLoopback { return }
+        if isLocalOrBroadcast(o.source, interface: 0).broadcast { return }
+        if o.proto == IPProtocol.icmp {
+            // Never an error about an error (RFC 1122 §3.2.2); unknown types count as errors too.
+            guard quote.count > o.headerLength else { return }
+            let t = quote[o.headerLength]
+            if t != ICMPv4Type.echoRequest && t != ICMPv4Type.echoReply { return }
+        }
+        guard icmpLimiter.take(now: now) else { return drop(.icmpRateLimited) }
+        guard var route = route(to: o.source) else { return drop(.ipNoRoute) }
+        if isLocalOrBroadcast(o.destination, interface: route.interface) == (true, false) { route.source = o.destination }
+        let quoteLength = min(quote.count, o.headerLength + 8)
+        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.appendZeros(ICMPv4Header.size)
+        effects.frames.append(UnsafeRawBufferPointer(rebasing: quote[0..<quoteLength]))
+        let total = effects.frames.length
+        effects.frames.withFrame { buf in
+            ICMPv4Header(type: type, code: code, restOfHeader: rest).write(to: buf, at: 0, totalLength: total)
+        }
+        counters.count(.icmpOut)
+        if type == ICMPv4Type.destinationUnreachable { counters.count(.icmpDestUnreachableOut) }
+        if type == ICMPv4Type.timeExceeded { counters.count(.icmpTimeExceededOut) }
+        trace(.icmpErrorSent(type: type, code: code, to: o.source))
+        ipSend(route: route, protocol: IPProtocol.icmp, destination: o.source, effects: &effects)
+    }
+
+    /// A received ICMP error: find who sent the datagram it quotes and tell them
+    /// (RFC 1122 §3.2.2.1, §4.1.3.3 for UDP).
+    mutating func icmpErrorInput(_ icmp: ICMPv4Header, quote: UnsafeRawBufferPointer, effects: inout Effects) {
+        guard quote.count >= 20 else { return drop(.icmpErrorQuoteTooShort) }
+        let ihl = Int(quote[0] & 0x0F) * 4
+        guard quote[0] >> 4 == 4, ihl >= 20, quote.count >= ihl + 8 else { return drop(.icmpErrorQuoteTooShort) }
+        let proto = quote[9]
+        let source = IPv4Address(reading: quote, at: 12)
+        let destination = IPv4Address(reading: quote, at: 16)
+        let transport = UnsafeRawBufferPointer(rebasing: quote[ihl..<(ihl + 8)])
+        let error = Self.errno(forICMPType: icmp.type, code: icmp.code)
+        switch proto {
+        case IPProtocol.udp:
+            udpICMPError(
+                localAddress: source, localPort: transport.be16(0), remoteAddress: destination,
+                remotePort: transport.be16(2), error: error, hard: icmp.type == ICMPv4Type.destinationUnreachable,
+                effects: &effects)
+        case IPProtocol.icmp:
+            // An error about a ping we sent.
+            let key = Pings.Key(identifier: transport.be16(4), sequence: transport.be16(6))
+            guard transport[0] == ICMPv4Type.echoRequest, pings.sent[key] != nil else {
+                return drop(.icmpErrorUnmatched)
+            }
+            pings.sent[key] = nil
+            effects.events.append(.echoFailed(identifier: key.identifier, sequence: key.sequence, error: error))
+        case IPProtocol.tcp:
+            tcpICMPError(
+                localAddress: source, localPort: transport.be16(0), remoteAddress: destination,
+                remotePort: transport.be16(2), type: icmp.type, code: icmp.code, nextHopMTU: icmp.nextHopMTU,
+                effects: &effects)
+        default:
+            drop(.icmpErrorUnmatched)
+        }
+    }
+
+    /// The errno Linux reports for an ICMP error (Linux `icmp_err_convert`).
+    static func errno(forICMPType type: UInt8, code: UInt8) -> Errno {
+        switch (type, code) {
+        case (ICMPv4Type.destinationUnreachable, 0): return .ENETUNREACH
+        case (ICMPv4Type.destinationUnreachable, 1): return .EHOSTUNREACH
+        case (ICMPv4Type.destinationUnreachable, 2): return .ENOPROTOOPT.with("protocol unreachable")
+        case (ICMPv4Type.destinationUnreachable, 3): return .ECONNREFUSED
+        case (ICMPv4Type.destinationUnreachable, 4): return .EMSGSIZE
+        case (ICMPv4Type.destinationUnreachable, _): return .EHOSTUNREACH
+        case (ICMPv4Type.timeExceeded, _): return .EHOSTUNREACH.with("time to live exceeded in transit")
+        case (ICMPv4Type.parameterProblem, _): return .EPROTO
+        default: return .EHOSTUNREACH
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// A step the stack took, in the words of the protocol stack. The pcap writer, the teaching
+/// narration, tests and metrics all read the same events. With no sink set, nothing is built.
+public enum TraceEvent: Sendable, CustomStringConvertible {
+    /// A socket was created and given a descriptor.
+    case socketCreated(fd: Int32, type: SocketType)
+    /// A socket was bound to a local address and port.
+    case socketBound(fd: Int32, address: IPv4Address, port: UInt16)
+    /// A socket was closed and its descriptor freed.
+    case socketClosed(fd: Int32)
+    /// ARP: a request was broadcast asking who has `target`.
+    case arpRequestSent(target: IPv4Address, attempt: Int)
+    /// ARP: we answered a request for our address.
+    case arpReplySent(to: IPv4Address, mac: MACAddress)
+    /// ARP: a mapping entered or refreshed the neighbour cache.
+    case arpLearned(address: IPv4Address, mac: MACAddress)
+    /// ARP: a datagram waits for `target` to resolve.
+    case arpQueued(target: IPv4Address, queued: Int)
+    /// ARP: `target` did not answer; queued datagrams are dropped.
+    case arpFailed(target: IPv4Address, dropped: Int)
+    /// IP: a datagram was split into fragments.
+    case ipFragmented(identification: UInt16, length: Int, fragments: Int, mtu: Int)
+    /// IP: a fragmented datagram was put back together.
+    case ipReassembled(identification: UInt16, length: Int, fragments: Int)
+    /// IP: reassembly gave up on a datagram.
+    case ipReassemblyTimedOut(identification: UInt16, source: IPv4Address)
+    /// ICMP: an error was sent.
+    case icmpErrorSent(type: UInt8, code: UInt8, to: IPv4Address)
+    /// ICMP: an error reached a socket as `error`.
+    case icmpErrorDelivered(fd: Int32, error: String)
+    /// A frame, packet or segment was dropped.
+    case dropped(DropReason)
+
+    public var description: String {
+        switch self {
+        case .socketCreated(let fd, let type): return "socket created: \(type) socket, descriptor \(fd)"
+        case .socketBound(let fd, let a, let p): return "socket \(fd) bound to \(a):\(p)"
+        case .socketClosed(let fd): return "socket \(fd) closed and deleted"
+        case .arpRequestSent(let t, let n): return "ARP request #\(n): who has \(t)?"
+        case .arpReplySent(let to, let mac): return "ARP reply to \(to): our address is at \(mac)"
+        case .arpLearned(let a, let mac): return "ARP cache: \(a) is at \(mac)"
+        case .arpQueued(let t, let n): return "ARP: datagram queued while \(t) resolves (\(n) waiting)"
+        case .arpFailed(let t, let n): return "ARP: \(t) unreachable, \(n) queued datagram(s) dropped"
+        case .ipFragmented(let id, let len, let n, let mtu):
+            return "IP: datagram id \(id) of \(len) bytes split into \(n) fragments for MTU \(mtu)"
+        case .ipReassembled(let id, let len, let n): return "IP: datagram id \(id) reassembled from \(n) fragments, \(len) bytes"
+        case .ipReassemblyTimedOut(let id, let s): return "IP: reassembly of datagram id \(id) from \(s) timed out"
+        case .icmpErrorSent(let t, let c, let to): return "ICMP error type \(t) code \(c) sent to \(to)"
+        case .icmpErrorDelivered(let fd, let e): return "ICMP error reported to socket \(fd) as \(e)"
+        case .dropped(let r): return "dropped (\(r.layer.rawValue): \(r.name))"
+        }
+    }
+}
+
+/// A socket's type.
+public enum SocketType: String, Sendable {
+    /// A byte stream (TCP).
+    case stream
+    /// Datagrams (UDP).
+    case dgram
+}
+
+/// Something a socket call's waiter may care about: the runtime wakes blocked calls on these.
+public enum SocketEvent: Sendable, Equatable {
+    /// The socket's readiness may have changed (readable, writable, error, hang-up).
+    case changed(fd: Int32)
+    /// An echo reply arrived for a ping the stack sent.
+    case echoReply(EchoReply)
+    /// A ping could not be sent or was answered with an ICMP error.
+    case echoFailed(identifier: UInt16, sequence: UInt16, error: Errno)
+}
+
+/// An ICMP echo reply (RFC 792) matched to a ping.
+public struct EchoReply: Sendable, Equatable {
+    /// Who answered.
+    public var source: IPv4Address
+    /// The echo identifier.
+    public var identifier: UInt16
+    /// The echo sequence number.
+    public var sequence: UInt16
+    /// The reply's IP time to live.
+    public var ttl: UInt8
+    /// ICMP payload length in bytes.
+    public var payloadLength: Int
+    /// True when the payload equals what was sent.
+    public var payloadMatches: Bool
+}
+
+/// What one call into the stack produced: frames to send and socket events. Reuse one value
+/// across calls (drivers drain it), so that steady-state operation allocates nothing.
+public struct Effects: Sendable {
+    /// Frames to transmit.
+    public var frames = FrameQueue()
+    /// Socket events, in order.
+    public var events: [SocketEvent] = []
+
+    /// Empty effects.
+    public init() {}
+
+    /// Forgets frames and events, keeping storage.
+    public mutating func removeAll() {
+        frames.removeAll()
+        events.removeAll(keepingCapacity: true)
+    }
+}
