@@ -84,7 +84,9 @@ public struct ICMPv4Header: Hashable, Sendable {
     @inlinable public var gateway: IPv4Address { IPv4Address(rawValue: restOfHeader) }
 
     /// Creates a header.
-    @inlinable public init(type: UInt8, code: UInt8, restOfHeader: UInt32 = 0, checksum: UInt16 = 0, payloadLength: Int = 0) {
+    @inlinable public init(
+        type: UInt8, code: UInt8, restOfHeader: UInt32 = 0, checksum: UInt16 = 0, payloadLength: Int = 0
+    ) {
         self.type = type
         self.code = code
         self.checksum = checksum
@@ -118,8 +120,8 @@ public struct ICMPv4Header: Hashable, Sendable {
     public static func parse(_ message: UnsafeRawBufferPointer) -> Result<ICMPv4Header, DropReason> {
         // RFC 792: every message starts with type, code, checksum and a 4-byte word.
         guard message.count >= size else { return .failure(.icmpTooShort) }
-        // RFC 792 "Checksum": the ones' complement sum of the whole ICMP message;
-        // RFC 1122 §3.2.2: discard on a bad checksum.
+        // RFC 792 "Checksum": the ones' complement of the ones' complement sum of the ICMP
+        // message starting with the ICMP Type; a message that fails it is dropped.
         guard InternetChecksum.verifies(message) else { return .failure(.icmpBadChecksum) }
         return .success(
             ICMPv4Header(

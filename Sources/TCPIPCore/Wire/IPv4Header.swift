@@ -86,14 +86,14 @@ public struct IPv4Header: Hashable, Sendable {
         // RFC 1122 §3.2.1.1: a datagram whose version is not 4 MUST be silently discarded.
         let version = packet[0] >> 4
         guard version == 4 else { return .failure(.ipBadVersion) }
-        // RFC 791 §3.1 "IHL": the minimum value for a correct header is 5; RFC 1122 §3.2.1.2
-        // requires the receiver to check it. The header must also lie within the packet.
+        // RFC 791 §3.1 "IHL": "the minimum value for a correct header is 5". The header must
+        // also lie within the bytes received.
         let headerLength = Int(packet[0] & 0x0F) * 4
         guard headerLength >= minimumSize, headerLength <= packet.count else {
             return .failure(.ipBadHeaderLength)
         }
-        // RFC 791 §3.1 "Total Length" counts the header; RFC 1122 §3.2.1.2 ("length fields"):
-        // it may not exceed the bytes received. Bytes past it are link-layer padding.
+        // RFC 791 §3.1 "Total Length": the datagram's length, header included, so at least the
+        // header; it cannot exceed the bytes received. Bytes past it are link-layer padding.
         let totalLength = Int(packet.be16(2))
         guard totalLength >= headerLength, totalLength <= packet.count else {
             return .failure(.ipBadTotalLength)

@@ -118,8 +118,8 @@ public struct TCPHeader: Hashable, Sendable {
         // header must lie within the segment.
         let dataOffset = Int(segment[12] >> 4) * 4
         guard dataOffset >= minimumSize, dataOffset <= segment.count else { return .failure(.tcpBadDataOffset) }
-        // RFC 9293 §3.1 "Checksum": over the pseudo-header, the header and the data;
-        // §3.10.7.1 / RFC 1122 §4.2.2.7: a segment with a bad checksum is discarded.
+        // RFC 9293 §3.1 "Checksum": over the pseudo-header, the header and the data; it is
+        // generated and checked on every segment (MUST-2, MUST-3; RFC 1122 §4.2.2.7).
         var sum = InternetChecksum()
         sum.addPseudoHeader(source: source, destination: destination, protocol: IPProtocol.tcp, length: segment.count)
         sum.add(segment)

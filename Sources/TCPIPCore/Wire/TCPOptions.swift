@@ -126,9 +126,9 @@ public struct TCPOptions: Hashable, Sendable {
     /// RFC 9293 §3.2: options are a kind byte, and for every kind but EOL (0) and NOP (1) a
     /// length byte that counts the kind and length bytes. EOL ends the list. An option whose
     /// length byte is missing, below 2, or runs past the area fails with `.tcpBadOptions`
-    /// (RFC 9293 §3.2: "MUST be prepared to handle an illegal option length"). Unknown kinds
-    /// are skipped (RFC 9293 §3.2: "MUST ignore without error any TCP option it does not
-    /// implement"). A known option with the wrong length is ignored, as Linux does: MSS must be
+    /// (RFC 9293 §3.2, MUST-7: "MUST be prepared to handle an illegal option length"). Unknown
+    /// kinds are skipped (RFC 9293 §3.2, MUST-6: "MUST ignore without error any TCP Option it
+    /// does not implement"). A known option with the wrong length is ignored, as Linux does: MSS must be
     /// 4 long, Window Scale 3, SACK-Permitted 2, Timestamps 10, SACK 2 + 8n with n = 1…4. Each
     /// step advances at least one byte, so the walk takes at most `bytes.count` iterations.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<TCPOptions, DropReason> {

@@ -36,8 +36,8 @@ public struct UDPHeader: Hashable, Sendable {
     ) -> Result<UDPHeader, DropReason> {
         // RFC 768: the header is 8 octets.
         guard datagram.count >= size else { return .failure(.udpTooShort) }
-        // RFC 768 "Length": header plus data, so the minimum is 8; RFC 1122 §4.1.3.4 ("UDP
-        // length"): it cannot exceed what the IP layer delivered.
+        // RFC 768 "Length": header plus data, "the minimum value of the length is eight"; it
+        // cannot exceed what the IP layer delivered.
         let length = Int(datagram.be16(4))
         guard length >= size, length <= datagram.count else { return .failure(.udpBadLength) }
         let checksum = datagram.be16(6)
@@ -52,7 +52,8 @@ public struct UDPHeader: Hashable, Sendable {
             guard sum.folded == 0xFFFF else { return .failure(.udpBadChecksum) }
         }
         return .success(
-            UDPHeader(sourcePort: datagram.be16(0), destinationPort: datagram.be16(2), length: length, checksum: checksum)
+            UDPHeader(
+                sourcePort: datagram.be16(0), destinationPort: datagram.be16(2), length: length, checksum: checksum)
         )
     }
 

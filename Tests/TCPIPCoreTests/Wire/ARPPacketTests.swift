@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct ARPPacketTests {
     static let request = LinuxCapture.slice(LinuxCapture.arpRequest, from: 14)

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct EthernetHeaderTests {
     @Test func parsesCapturedFrame() throws {
@@ -44,7 +44,10 @@ import TCPIPCore
             var buffer = WireTest.randomBytes(14 + extra, using: &rng)
             buffer.withUnsafeMutableBytes { h.write(to: $0, at: 0) }
             let back = try buffer.withUnsafeBytes { EthernetHeader.parse($0) }.get()
-            #expect(back == EthernetHeader(destination: h.destination, source: h.source, etherType: h.etherType, payloadLength: extra))
+            #expect(
+                back
+                    == EthernetHeader(
+                        destination: h.destination, source: h.source, etherType: h.etherType, payloadLength: extra))
         }
     }
 }

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct ICMPv4Tests {
     static let echoRequest = LinuxCapture.slice(LinuxCapture.echoRequest, from: 34)

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct IPv4HeaderTests {
     static let synPacket = LinuxCapture.slice(LinuxCapture.syn, from: 14)
@@ -45,7 +45,8 @@ import TCPIPCore
 
     @Test func parsesTheClassicChecksumExample() throws {
         // The well-known 192.168.0.1 → 192.168.0.199 UDP header, with its 95 bytes of payload.
-        let bytes = WireTest.bytes("4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7") + [UInt8](repeating: 0, count: 95)
+        let bytes =
+            WireTest.bytes("4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7") + [UInt8](repeating: 0, count: 95)
         let h = try Self.parse(bytes).get()
         #expect(h.checksum == 0xB861)
         #expect(h.protocol == IPProtocol.udp)
@@ -55,7 +56,7 @@ import TCPIPCore
     }
 
     @Test func ignoresLinkPaddingPastTotalLength() throws {
-        // An ARP-sized IP packet padded to the 46-byte Ethernet minimum payload.
+        // A short UDP packet padded to the 46-byte Ethernet minimum payload.
         let udp = LinuxCapture.slice(LinuxCapture.udp, from: 14)
         let h = try Self.parse(udp + [UInt8](repeating: 0, count: 8)).get()
         #expect(h.totalLength == 38)
@@ -78,7 +79,8 @@ import TCPIPCore
             protocol: IPProtocol.icmp, source: IPv4Address(10, 0, 0, 1), destination: IPv4Address(10, 0, 0, 2))
         var buffer = [UInt8](repeating: 0, count: 1500)
         buffer.withUnsafeMutableBytes { h.write(to: $0, at: 0) }
-        #expect(WireTest.hex(buffer[0..<20]) == "450005dc000720b90101" + WireTest.hex(buffer[10..<12]) + "0a0000010a000002")
+        #expect(
+            WireTest.hex(buffer[0..<20]) == "450005dc000720b90101" + WireTest.hex(buffer[10..<12]) + "0a0000010a000002")
         let back = try Self.parse(buffer).get()
         #expect(back.moreFragments && !back.dontFragment && back.fragmentOffset == 1480 && back.isFragment)
     }

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct InternetChecksumTests {
     /// A direct RFC 1071 §4.1 sum: 16-bit big-endian words, odd byte padded, carries folded.

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct TCPHeaderTests {
     static let syn = LinuxCapture.slice(LinuxCapture.syn, from: 34)

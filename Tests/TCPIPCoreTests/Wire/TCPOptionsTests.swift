@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct TCPOptionsTests {
     static func parse(_ bytes: [UInt8]) -> Result<TCPOptions, DropReason> {

@@ -1,5 +1,5 @@
-import Testing
 import TCPIPCore
+import Testing
 
 @Suite struct UDPHeaderTests {
     static let datagram = LinuxCapture.slice(LinuxCapture.udp, from: 34)

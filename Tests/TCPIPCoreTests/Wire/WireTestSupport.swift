@@ -37,7 +37,9 @@ enum WireTest {
         let headerLength = Int(bytes[0] & 15) * 4
         bytes[10] = 0
         bytes[11] = 0
-        let c = bytes.withUnsafeBytes { InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<headerLength])) }
+        let c = bytes.withUnsafeBytes {
+            InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<headerLength]))
+        }
         bytes[10] = UInt8(c >> 8)
         bytes[11] = UInt8(c & 0xFF)
     }
