@@ -16,7 +16,10 @@ let package = Package(
         // The sans-IO protocol stack: no clock, no syscalls, no threads.
         .target(
             name: "TCPIPCore",
-            dependencies: [.product(name: "DequeModule", package: "swift-collections")]
+            dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
         ),
         // Header-only C target exposing the TUN/TAP ioctl constants.
         .target(name: "CTunTap"),
@@ -33,7 +36,7 @@ let package = Package(
         ),
         .testTarget(name: "TCPIPCoreTests", dependencies: ["TCPIPCore", "TCPIPDrivers"]),
         .testTarget(name: "TCPIPDriversTests", dependencies: ["TCPIPDrivers", "TCPIPCore"]),
-        .testTarget(name: "TCPIPInteropTests", dependencies: ["TCPIP", "TCPIPCore", "TCPIPDrivers"]),
+        .testTarget(name: "TCPIPInteropTests", dependencies: ["TCPIP", "TCPIPCore", "TCPIPDrivers", "TCPIPTool"]),
     ],
     swiftLanguageModes: [.v6]
 )

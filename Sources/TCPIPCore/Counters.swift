@@ -22,6 +22,8 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
     case udpTooShort, udpBadLength, udpBadChecksum, udpNoPort, udpReceiveQueueFull, udpBroadcastNoPort
     // tcp (RFC 9293)
     case tcpTooShort, tcpBadDataOffset, tcpBadChecksum, tcpBadOptions, tcpNoSocket, tcpBroadcast
+    case tcpListenRST, tcpListenNoSYN, tcpListenOverflow, tcpBadACKInSynSent, tcpRSTWithoutACK, tcpNoSYNInSynSent
+    case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited
 
     /// The layer the reason belongs to.
     public var layer: Layer {
@@ -60,7 +62,9 @@ public enum Counter: Int, CaseIterable, Sendable {
     case icmpIn, icmpOut, icmpEchoRequestsIn, icmpEchoRepliesOut, icmpEchoRequestsOut, icmpEchoRepliesIn
     case icmpDestUnreachableIn, icmpDestUnreachableOut, icmpTimeExceededIn, icmpTimeExceededOut, icmpErrorsToSockets
     case udpDatagramsIn, udpDatagramsOut, udpDelivered
-    case tcpSegmentsIn, tcpSegmentsOut, tcpResetsOut
+    case tcpSegmentsIn, tcpSegmentsOut, tcpResetsOut, tcpResetsIn, tcpRetransmittedSegments, tcpRetransmitTimeouts
+    case tcpFastRetransmits, tcpDuplicateAcksIn, tcpDuplicateSYN, tcpDelayedAcks, tcpOutOfOrderSegments
+    case tcpChallengeAcks, tcpKeepaliveProbes, tcpWindowProbes, tcpTimeouts
 
     /// The layer the counter belongs to.
     public var layer: Layer {

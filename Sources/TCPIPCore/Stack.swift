@@ -22,6 +22,7 @@ public struct Stack {
     var reassembly: Reassembly
     var sockets: SocketTable
     var udp = UDPBindings()
+    var tcp: TCPTable
     var icmpLimiter: TokenBucket
     var nextIPIdentification: UInt16
     /// Reused buffer for copies that must leave the frame arena (fragmentation, ARP queue).
@@ -41,6 +42,7 @@ public struct Stack {
         icmpLimiter = TokenBucket(
             ratePerSecond: configuration.icmpErrorsPerSecond, burst: configuration.icmpErrorBurst)
         nextIPIdentification = UInt16(truncatingIfNeeded: random.next())
+        tcp = TCPTable(configuration: configuration.tcp, random: &random)
         for (i, iface) in interfaces.enumerated() {
             routes.add(.init(destination: iface.network, interface: i))
         }
@@ -60,19 +62,21 @@ public struct Stack {
         if now > self.now { self.now = now }
         neighborTimers(effects: &effects)
         reassemblyTimers(effects: &effects)
+        tcpTimers(effects: &effects)
     }
 
     /// The earliest instant at which `advance` has work to do, or nil when no timer is set.
     public func nextDeadline() -> Instant? {
         var d = neighbors.nextDeadline
         if let r = reassembly.nextDeadline, d == nil || r < d! { d = r }
+        if let t = tcpNextDeadline, d == nil || t < d! { d = t }
         return d
     }
 
     /// The latest instant the stack has been told about.
     public var currentTime: Instant { now }
 
-    @inline(__always) mutating func trace(_ event: @autoclosure () -> TraceEvent) {
+    @inline(__always) func trace(_ event: @autoclosure () -> TraceEvent) {
         if let sink = traceSink { sink(event()) }
     }
 

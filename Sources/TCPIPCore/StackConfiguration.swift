@@ -43,6 +43,8 @@ public struct StackConfiguration: Sendable {
     public var defaultReceiveBuffer = 212_992
     /// Default socket send buffer (Linux `wmem_default`).
     public var defaultSendBuffer = 212_992
+    /// TCP tunables.
+    public var tcp = TCPConfiguration()
     /// Socket descriptors at most.
     public var maxSockets = 65536
 

@@ -29,6 +29,28 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
     case icmpErrorDelivered(fd: Int32, error: String)
     /// A frame, packet or segment was dropped.
     case dropped(DropReason)
+    /// TCP: a connection changed state (RFC 9293 §3.3.2).
+    case tcpStateChanged(local: UInt16, remote: IPv4Address, port: UInt16, from: TCPState, to: TCPState)
+    /// TCP: a connection's control block was deleted.
+    case tcpConnectionClosed(local: UInt16, remote: IPv4Address, port: UInt16)
+    /// TCP: a listening socket is ready.
+    case tcpListening(fd: Int32, port: UInt16)
+    /// TCP: a completed connection waits in the accept queue.
+    case tcpAcceptQueued(listener: Int32, remote: IPv4Address, port: UInt16)
+    /// TCP: `accept` handed a connection out as a descriptor.
+    case tcpAccepted(fd: Int32, remote: IPv4Address, port: UInt16)
+    /// TCP: a segment was sent.
+    case tcpSegmentSent(local: UInt16, seq: UInt32, ack: UInt32, flags: TCPFlags, length: Int, window: Int)
+    /// TCP: an RTT was measured; the RTO it yields (RFC 6298).
+    case tcpRTTMeasured(local: UInt16, rtt: Int64, rto: Int64)
+    /// TCP: the retransmission timer fired.
+    case tcpRetransmitTimeout(local: UInt16, seq: UInt32, rto: Int64)
+    /// TCP: three duplicate ACKs; the first unacknowledged segment is sent again.
+    case tcpFastRetransmit(local: UInt16, seq: UInt32)
+    /// TCP: the peer's window changed.
+    case tcpWindowChanged(local: UInt16, window: Int)
+    /// TCP: reading opened our window; an update is sent.
+    case tcpWindowUpdate(local: UInt16, window: Int)
 
     public var description: String {
         switch self {
@@ -47,6 +69,18 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .icmpErrorSent(let t, let c, let to): return "ICMP error type \(t) code \(c) sent to \(to)"
         case .icmpErrorDelivered(let fd, let e): return "ICMP error reported to socket \(fd) as \(e)"
         case .dropped(let r): return "dropped (\(r.layer.rawValue): \(r.name))"
+        case .tcpStateChanged(let l, let r, let p, let from, let to): return "TCP :\(l)↔\(r):\(p) \(from) → \(to)"
+        case .tcpConnectionClosed(let l, let r, let p): return "TCP :\(l)↔\(r):\(p) control block deleted"
+        case .tcpListening(let fd, let p): return "TCP socket \(fd) listening on port \(p)"
+        case .tcpAcceptQueued(let fd, let r, let p): return "TCP connection from \(r):\(p) queued for accept on socket \(fd)"
+        case .tcpAccepted(let fd, let r, let p): return "TCP accept: connection from \(r):\(p) is descriptor \(fd)"
+        case .tcpSegmentSent(let l, let seq, let ack, let f, let len, let w):
+            return "TCP :\(l) sent \(f) seq \(seq) ack \(ack) len \(len) win \(w)"
+        case .tcpRTTMeasured(let l, let rtt, let rto): return "TCP :\(l) RTT \(rtt / 1000) µs → RTO \(rto / 1000) µs"
+        case .tcpRetransmitTimeout(let l, let seq, let rto): return "TCP :\(l) RTO fired, resend from \(seq), next RTO \(rto / 1_000_000) ms"
+        case .tcpFastRetransmit(let l, let seq): return "TCP :\(l) three duplicate ACKs: fast retransmit of \(seq)"
+        case .tcpWindowChanged(let l, let w): return "TCP :\(l) peer window now \(w) bytes"
+        case .tcpWindowUpdate(let l, let w): return "TCP :\(l) window update: \(w) bytes free"
         }
     }
 }

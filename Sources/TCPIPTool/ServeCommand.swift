@@ -1,6 +1,79 @@
 import ArgumentParser
+import TCPIP
+import TCPIPCore
+import TCPIPDrivers
 
+/// `tcpip serve`: runs the stack on a TAP interface until SIGINT or SIGTERM, answering ARP and
+/// ping, running the services asked for, and taking socket calls on a control socket.
 struct ServeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "(not yet written)")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the stack on a TAP interface until SIGINT or SIGTERM.",
+        discussion: """
+            Prints one line containing "ready" once the stack is receiving, then serves: ARP,
+            ping, the services given, and socket calls from other programs on the --control
+            socket (see CONTROL-PROTOCOL.md). On SIGINT or SIGTERM it stops, flushes the pcap
+            file and exits 0.
+            """
+    )
+
+    @OptionGroup var interface: InterfaceOptions
+
+    @Option(help: ArgumentHelp("Take socket calls on a Unix socket at this path.", valueName: "path"))
+    var control: String?
+
+    @Option(help: ArgumentHelp("Run a UDP echo service (RFC 862) on this port; may be repeated.", valueName: "port"))
+    var udpEcho: [String] = []
+
+    // The TCP services (--tcp-echo, --tcp-discard, --http) join `applications()` with TCP.
+
+    @Flag(help: "Print every trace event of the stack to stderr.")
+    var trace = false
+
+    @OptionGroup(title: "Fault injection") var faults: FaultOptions
+
+    func run() throws {
+        // Before any thread starts, so every thread inherits the mask and only `wait` below
+        // ever takes these signals.
+        TerminationSignals.block()
+        try reportingFailures(serve)
+    }
+
+    func serve() throws(ToolFailure) -> Int32 {
+        let apps = try applications()
+        let (host, iface) = try interface.makeHost(faults: faults)
+        if trace {
+            host.trace { event in Output.err("trace: \(event)") }
+        }
+        for app in apps { host.add(app) }
+        do {
+            try host.start()
+        } catch {
+            throw ToolFailure("\(error.message) (\(error.name))")
+        }
+        var server: ControlServer?
+        if let control {
+            do {
+                server = try ControlServer(host: host, path: control)
+            } catch {
+                host.stop()
+                throw ToolFailure("--control: \(error.description)")
+            }
+            server?.start()
+        }
+        Output.out("ready: \(iface.name) mac \(iface.mac) address \(iface.network) mtu \(iface.mtu)")
+        _ = TerminationSignals.wait()
+        server?.stop()
+        host.stop()
+        return 0
+    }
+
+    /// The services asked for, in order (checked before the TAP interface is touched).
+    func applications() throws(ToolFailure) -> [any HostApplication] {
+        var apps: [any HostApplication] = []
+        for text in udpEcho {
+            apps.append(UDPEchoApplication(port: try Parse.integer(text, "--udp-echo", in: 1...65535)))
+        }
+        return apps
+    }
 }

@@ -118,7 +118,8 @@ extension Stack {
         }
         var entry = neighbors.entries.removeValue(forKey: address) ?? NeighborCache.Entry(interface: interface, expires: now)
         if entry.mac != mac || !exists { trace(.arpLearned(address: address, mac: mac)) }
-        counters.count(exists ? .arpEntriesUpdated : .arpEntriesCreated)
+        // An incomplete entry (a request outstanding) gets its first mapping: that creates it.
+        counters.count(entry.mac == nil ? .arpEntriesCreated : .arpEntriesUpdated)
         entry.mac = mac
         entry.interface = interface
         entry.expires = now.adding(nanoseconds: neighbors.lifetime)

@@ -117,6 +117,11 @@ extension Stack {
             d.first = Array(packet[0..<min(ip.totalLength, ip.headerLength + 8)])
             d.firstHeaderLength = ip.headerLength
         }
+        // RFC 791 §3.1: the total length is 16 bits, so the first fragment's header (which may
+        // carry options, unlike the others) plus all the data must fit in 65535 octets.
+        if let total = d.total, d.first != nil, d.firstHeaderLength + total > 65535 {
+            return dropFragment(.ipFragmentTooLarge, key: key)
+        }
         guard let total = d.total, d.received == total, let first = d.first else {
             reassembly.bytes += d.data.capacity
             reassembly.datagrams[key] = d

@@ -136,6 +136,9 @@ extension Stack {
         broadcast: Bool, effects: inout Effects
     ) {
         if broadcast || o.destination.isMulticast || o.fragmentOffset != 0 { return }
+        // The datagram's own destination decides too: the reassembly timer has no `broadcast`
+        // flag to pass for the fragments of a broadcast (RFC 1122 §3.2.2).
+        if isLocalOrBroadcast(o.destination, interface: 0).broadcast { return }
         if o.source.isUnspecified || o.source.isMulticast || o.source == .broadcast || o.source.isLoopback { return }
         if isLocalOrBroadcast(o.source, interface: 0).broadcast { return }
         if o.proto == IPProtocol.icmp {

@@ -59,4 +59,6 @@ struct Socket {
     var pendingError: Errno?
     /// Datagram state (UDP sockets).
     var udp = UDPSocketState()
+    /// Stream state (TCP sockets).
+    var tcp = TCPSocketState()
 }

@@ -44,11 +44,10 @@ public enum ShutdownHow: String, Sendable {
 extension Stack {
     /// `socket(2)`: creates a socket and returns the lowest free descriptor (from 3).
     public mutating func socket(_ type: SocketType) -> Result<Int32, Errno> {
-        guard type == .dgram else {
-            return .failure(.EOPNOTSUPP.with("stream sockets are not supported yet"))
-        }
-        let options = SocketOptions(
-            receiveBuffer: configuration.defaultReceiveBuffer, sendBuffer: configuration.defaultSendBuffer)
+        let options =
+            type == .stream
+            ? SocketOptions(receiveBuffer: configuration.tcp.receiveBuffer, sendBuffer: configuration.tcp.sendBuffer)
+            : SocketOptions(receiveBuffer: configuration.defaultReceiveBuffer, sendBuffer: configuration.defaultSendBuffer)
         guard let fd = sockets.insert(Socket(type: type, options: options)) else { return .failure(.EMFILE) }
         trace(.socketCreated(fd: fd, type: type))
         return .success(fd)
@@ -62,10 +61,15 @@ extension Stack {
     /// `bind(2)`: gives the socket a local address and port (0: an ephemeral port).
     public mutating func bind(_ fd: Int32, address: IPv4Address = .any, port: UInt16) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
-        guard s.udp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
         if address != .any && !interfaces.contains(where: { $0.address == address }) {
             return .failure(.EADDRNOTAVAIL.with("\(address) is not an address of this stack"))
         }
+        if s.type == .stream {
+            let r = tcpBind(fd, &s, address: address, port: port)
+            sockets[fd] = s
+            return r
+        }
+        guard s.udp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
         var chosen = port
         if port == 0 {
             guard let p = ephemeralUDPPort() else { return .failure(.EADDRINUSE.with("no free ephemeral port")) }
@@ -92,6 +96,7 @@ extension Stack {
         _ fd: Int32, address: IPv4Address, port: UInt16, into effects: inout Effects
     ) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
+        if s.type == .stream { return tcpConnect(fd, address: address, port: port, effects: &effects) }
         guard port != 0 else { return .failure(.EINVAL.with("port 0")) }
         guard route(to: address) != nil else { return .failure(.ENETUNREACH) }
         if s.udp.localPort == 0 {
@@ -110,6 +115,7 @@ extension Stack {
     /// `send(2)`: a datagram to the connected peer.
     public mutating func send(_ fd: Int32, _ data: UnsafeRawBufferPointer, into effects: inout Effects) -> Result<Int, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
+        if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
         guard let ra = s.udp.remoteAddress else { return .failure(.EDESTADDRREQ) }
         return sendTo(fd, data, address: ra, port: s.udp.remotePort, into: &effects)
     }
@@ -119,6 +125,7 @@ extension Stack {
         _ fd: Int32, _ data: UnsafeRawBufferPointer, address: IPv4Address, port: UInt16, into effects: inout Effects
     ) -> Result<Int, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
+        if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
         if let e = s.pendingError {
             s.pendingError = nil
             sockets[fd] = s
@@ -133,6 +140,7 @@ extension Stack {
     /// POSIX does for datagram sockets). `EAGAIN` when none is queued.
     public mutating func receiveFrom(_ fd: Int32, max: Int) -> Result<ReceivedDatagram, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .dgram else { return .failure(.EOPNOTSUPP.with("recvfrom needs a datagram socket")) }
         if let e = s.pendingError {
             s.pendingError = nil
             sockets[fd] = s
@@ -150,6 +158,16 @@ extension Stack {
     /// `shutdown(2)`.
     public mutating func shutdown(_ fd: Int32, how: ShutdownHow, into effects: inout Effects) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
+        if s.type == .stream {
+            return withConnection(fd, effects: &effects) { stack, c, effects in
+                if how != .write {
+                    c.readShut = true
+                    if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
+                }
+                if how != .read { stack.tcpShutdownWrite(&c, effects: &effects) }
+                return .success(())
+            }
+        }
         guard s.udp.isConnected else { return .failure(.ENOTCONN) }
         if how != .write { s.udp.readShut = true }
         if how != .read { s.udp.writeShut = true }
@@ -161,6 +179,7 @@ extension Stack {
     /// `close(2)`: frees the descriptor and the socket's port.
     public mutating func close(_ fd: Int32, into effects: inout Effects) -> Result<Void, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
+        if s.type == .stream { tcpClose(fd, s, effects: &effects) }
         if s.udp.localPort != 0 { udp.remove(fd, port: s.udp.localPort) }
         sockets[fd] = nil
         trace(.socketClosed(fd: fd))
@@ -170,12 +189,18 @@ extension Stack {
 
     /// `getsockname(2)`.
     public func localAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
-        socketOrEBADF(fd).map { ($0.udp.localAddress, $0.udp.localPort) }
+        socketOrEBADF(fd).map { $0.type == .stream ? ($0.tcp.localAddress, $0.tcp.localPort) : ($0.udp.localAddress, $0.udp.localPort) }
     }
 
     /// `getpeername(2)`: `ENOTCONN` when unconnected.
     public func remoteAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).flatMap { s in
+            if s.type == .stream {
+                guard let slot = s.tcp.connection, let c = tcp.slots[slot], c.state != .synSent, c.state != .closed || c.resetError == nil else {
+                    return .failure(.ENOTCONN)
+                }
+                return .success((c.tuple.remoteAddress, c.tuple.remotePort))
+            }
             guard let ra = s.udp.remoteAddress else { return .failure(.ENOTCONN) }
             return .success((ra, s.udp.remotePort))
         }
@@ -213,6 +238,22 @@ extension Stack {
             s.options.userTimeout = v
         }
         sockets[fd] = s
+        if s.type == .stream, let slot = s.tcp.connection, var c = tcp.slots[slot] {
+            c.noDelay = s.options.noDelay
+            c.keepAlive = s.options.keepAlive
+            c.keepIdle = Int64(s.options.keepIdle) * 1_000_000_000
+            c.keepInterval = Int64(s.options.keepInterval) * 1_000_000_000
+            c.keepCount = s.options.keepCount
+            c.userTimeout = Int64(s.options.userTimeout) * 1_000_000
+            if option == .soRcvBuf { c.receiveBuffer.setCapacity(s.options.receiveBuffer) }
+            if option == .soSndBuf { c.sendBuffer.setCapacity(s.options.sendBuffer) }
+            if c.keepAlive && c.keepaliveAt == nil && c.state.isSynchronized {
+                c.keepaliveAt = now.adding(nanoseconds: c.keepIdle)
+            }
+            tcp.slots[slot] = c
+            var e = Effects()
+            tcpStore(c, slot: slot, effects: &e)
+        }
         return .success(())
     }
 
@@ -229,7 +270,9 @@ extension Stack {
         case .soLinger: return .success(s.options.linger)
         case .soError: return .success(s.pendingError.map { Int($0.code) } ?? 0)
         case .tcpNoDelay: return .success(s.options.noDelay ? 1 : 0)
-        case .tcpMaxSeg: return .success(s.options.maxSegment ?? 536)
+        case .tcpMaxSeg:
+            if let slot = s.tcp.connection, let c = tcp.slots[slot] { return .success(c.mss) }
+            return .success(s.options.maxSegment ?? 536)
         case .tcpKeepIdle: return .success(s.options.keepIdle)
         case .tcpKeepIntvl: return .success(s.options.keepInterval)
         case .tcpKeepCnt: return .success(s.options.keepCount)
@@ -249,6 +292,7 @@ extension Stack {
     /// The socket's readiness for `poll`; nil when `fd` is not open.
     public func readiness(_ fd: Int32) -> Readiness? {
         guard let s = sockets[fd] else { return nil }
+        if s.type == .stream { return tcpReadiness(s) }
         var r: Readiness = []
         if !s.udp.queue.isEmpty || s.udp.readShut { r.insert(.readable) }
         if !s.udp.writeShut { r.insert(.writable) }
@@ -264,11 +308,27 @@ extension Stack {
     public func netstat() -> [SocketSummary] {
         sockets.descriptors.map { fd in
             let s = sockets[fd]!
+            if s.type == .stream {
+                if s.tcp.listen != nil {
+                    return SocketSummary(
+                        fd: fd, proto: "tcp", local: (s.tcp.localAddress, s.tcp.localPort), remote: nil, state: "LISTEN",
+                        sendQueue: 0, receiveQueue: s.tcp.listen!.acceptQueue.count)
+                }
+                if let slot = s.tcp.connection, let c = tcp.slots[slot] {
+                    return SocketSummary(
+                        fd: fd, proto: "tcp", local: (c.tuple.localAddress, c.tuple.localPort),
+                        remote: (c.tuple.remoteAddress, c.tuple.remotePort), state: c.state.name,
+                        sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable)
+                }
+                return SocketSummary(
+                    fd: fd, proto: "tcp", local: s.tcp.localPort == 0 ? nil : (s.tcp.localAddress, s.tcp.localPort),
+                    remote: nil, state: "CLOSED", sendQueue: 0, receiveQueue: 0)
+            }
             return SocketSummary(
                 fd: fd, proto: "udp", local: s.udp.localPort == 0 ? nil : (s.udp.localAddress, s.udp.localPort),
                 remote: s.udp.remoteAddress.map { ($0, s.udp.remotePort) }, state: nil, sendQueue: 0,
                 receiveQueue: s.udp.queuedBytes)
-        }
+        } + tcpNetstat()
     }
 
     /// Records a socket's pending error and wakes its waiters.

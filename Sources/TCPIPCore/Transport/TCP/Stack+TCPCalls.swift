@@ -1,0 +1,428 @@
+/// A stream socket's control block as `info` shows it.
+public struct TCPInfo: Sendable, Equatable {
+    public var state: TCPState
+    public var sndUna: UInt32
+    public var sndNxt: UInt32
+    public var sndWnd: Int
+    public var rcvNxt: UInt32
+    public var rcvWnd: Int
+    public var iss: UInt32
+    public var irs: UInt32
+    public var mss: Int
+    public var srttMicroseconds: Int64?
+    public var rttvarMicroseconds: Int64
+    public var rtoMicroseconds: Int64
+    public var cwnd: Int
+    /// nil until the first loss sets it.
+    public var ssthresh: Int?
+    public var retransmitsTotal: Int
+    public var backoff: Int
+    public var windowScale: (send: Int, receive: Int)?
+    public var sack: Bool
+    public var timestamps: Bool
+    /// Listeners: completed connections waiting for `accept`.
+    public var acceptQueue: Int?
+    /// Bytes not yet acknowledged or not yet sent.
+    public var sendQueue: Int
+    /// Bytes received and not yet read.
+    public var receiveQueue: Int
+    /// True once our FIN was acknowledged.
+    public var finAcknowledged: Bool
+
+    public static func == (a: TCPInfo, b: TCPInfo) -> Bool {
+        a.state == b.state && a.sndUna == b.sndUna && a.sndNxt == b.sndNxt && a.rcvNxt == b.rcvNxt
+    }
+}
+
+extension Stack {
+    /// The RFC 7323 §2.3 receive shift for a buffer: the smallest that fits it in 16 bits.
+    func tcpWindowShift(for buffer: Int) -> Int {
+        var s = 0
+        while s < 14 && (buffer >> s) > 65535 { s += 1 }
+        return s
+    }
+
+    /// A new control block with the socket's options.
+    mutating func tcpNewConnection(
+        tuple: TCPFourTuple, route: RouteChoice, iss: SequenceNumber, passive: Bool, options o: SocketOptions,
+        effects: inout Effects
+    ) -> TCPConnection {
+        let t = configuration.tcp
+        let mtu = interfaces[route.interface].mtu
+        var c = TCPConnection(
+            tuple: tuple, route: route, iss: iss, passive: passive, sendBuffer: o.sendBuffer,
+            receiveBuffer: o.receiveBuffer, maxRanges: t.outOfOrderRanges, advertisedMSS: min(mtu - 40, o.maxSegment ?? 65535),
+            rtt: RTTEstimator(initialRTO: t.initialRTO, minRTO: t.minRTO, maxRTO: t.maxRTO),
+            initialWindowSegments: t.initialWindowSegments)
+        if t.windowScaling {
+            c.windowScaling = true
+            c.rcvWindowShift = tcpWindowShift(for: o.receiveBuffer)
+        }
+        c.timestamps = t.timestamps
+        c.sack = t.sack
+        c.tsOffset = UInt32(truncatingIfNeeded: random.next())
+        c.noDelay = o.noDelay
+        c.keepAlive = o.keepAlive
+        c.keepIdle = Int64(o.keepIdle) * 1_000_000_000
+        c.keepInterval = Int64(o.keepInterval) * 1_000_000_000
+        c.keepCount = o.keepCount
+        c.userTimeout = Int64(o.userTimeout) * 1_000_000
+        c.userMSS = o.maxSegment
+        c.lastSegmentAt = now
+        return c
+    }
+
+    /// Picks an ephemeral port for a connection to `remote` (RFC 6056 §3.3.1, Algorithm 1:
+    /// random start, linear search, skipping ports bound here or whose 4-tuple is in use).
+    mutating func tcpEphemeralPort(local: IPv4Address, remote: IPv4Address, remotePort: UInt16) -> UInt16? {
+        let range = configuration.ephemeralPorts
+        let size = UInt64(range.upperBound - range.lowerBound) + 1
+        var candidate = UInt64(range.lowerBound) + random.next(below: size)
+        for _ in 0..<size {
+            let p = UInt16(candidate)
+            let tuple = TCPFourTuple(localAddress: local, localPort: p, remoteAddress: remote, remotePort: remotePort)
+            if tcp.bound[p] == nil && tcp.byTuple[tuple] == nil { return p }
+            candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
+        }
+        return nil
+    }
+
+    /// `bind(2)` for a stream socket.
+    mutating func tcpBind(_ fd: Int32, _ s: inout Socket, address: IPv4Address, port: UInt16) -> Result<Void, Errno> {
+        guard s.tcp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
+        var chosen = port
+        if port == 0 {
+            let range = configuration.ephemeralPorts
+            let size = UInt64(range.upperBound - range.lowerBound) + 1
+            var candidate = UInt64(range.lowerBound) + random.next(below: size)
+            var found: UInt16?
+            for _ in 0..<size {
+                if tcp.bound[UInt16(candidate)] == nil {
+                    found = UInt16(candidate)
+                    break
+                }
+                candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
+            }
+            guard let f = found else { return .failure(.EADDRINUSE.with("no free ephemeral port")) }
+            chosen = f
+        } else if let fds = tcp.bound[port] {
+            for other in fds {
+                guard let o = sockets[other] else { continue }
+                let overlap = o.tcp.localAddress == .any || address == .any || o.tcp.localAddress == address
+                // SO_REUSEADDR lets two sockets share a port unless one is listening (Linux).
+                if overlap && !(o.options.reuseAddress && s.options.reuseAddress && o.tcp.listen == nil) {
+                    return .failure(.EADDRINUSE.with("port \(port) is already in use"))
+                }
+            }
+        }
+        s.tcp.localAddress = address
+        s.tcp.localPort = chosen
+        tcp.addBinding(fd, port: chosen)
+        trace(.socketBound(fd: fd, address: address, port: chosen))
+        return .success(())
+    }
+
+    /// `listen(2)`: a passive OPEN (RFC 9293 §3.10.1).
+    public mutating func listen(_ fd: Int32, backlog: Int = 128) -> Result<Void, Errno> {
+        guard var s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .stream else { return .failure(.EOPNOTSUPP.with("listen needs a stream socket")) }
+        guard s.tcp.connection == nil else { return .failure(.EINVAL.with("socket is connected")) }
+        if s.tcp.localPort == 0 {
+            if case .failure(let e) = tcpBind(fd, &s, address: .any, port: 0) { return .failure(e) }
+        } else if let fds = tcp.bound[s.tcp.localPort] {
+            for other in fds where other != fd {
+                if let o = sockets[other], o.tcp.listen != nil,
+                    o.tcp.localAddress == .any || s.tcp.localAddress == .any || o.tcp.localAddress == s.tcp.localAddress
+                {
+                    return .failure(.EADDRINUSE.with("port \(s.tcp.localPort) already has a listener"))
+                }
+            }
+        }
+        let b = max(1, min(backlog, 4096))
+        if s.tcp.listen == nil {
+            s.tcp.listen = TCPListenState(backlog: b)
+        } else {
+            s.tcp.listen!.backlog = b
+        }
+        sockets[fd] = s
+        trace(.tcpListening(fd: fd, port: s.tcp.localPort))
+        return .success(())
+    }
+
+    /// `accept(2)`: the next completed connection, as a new descriptor; `EAGAIN` when none.
+    public mutating func accept(_ fd: Int32, into effects: inout Effects) -> Result<(fd: Int32, address: IPv4Address, port: UInt16), Errno> {
+        guard var l = sockets[fd] else { return .failure(.EBADF) }
+        guard var ls = l.tcp.listen else { return .failure(.EINVAL.with("socket is not listening")) }
+        guard let slot = ls.acceptQueue.popFirst() else { return .failure(.EAGAIN) }
+        l.tcp.listen = ls
+        sockets[fd] = l
+        guard var c = tcp.slots[slot] else { return .failure(.ECONNABORTED) }
+        var s = Socket(type: .stream, options: l.options)
+        s.tcp.localAddress = c.tuple.localAddress
+        s.tcp.localPort = c.tuple.localPort
+        s.tcp.connection = slot
+        guard let newFD = sockets.insert(s) else {
+            ls.acceptQueue.prepend(slot)
+            l.tcp.listen = ls
+            sockets[fd] = l
+            return .failure(.EMFILE)
+        }
+        c.fd = newFD
+        c.listener = nil
+        tcp.slots[slot] = c
+        trace(.socketCreated(fd: newFD, type: .stream))
+        trace(.tcpAccepted(fd: newFD, remote: c.tuple.remoteAddress, port: c.tuple.remotePort))
+        return .success((newFD, c.tuple.remoteAddress, c.tuple.remotePort))
+    }
+
+    /// `connect(2)` on a stream socket: an active OPEN (RFC 9293 §3.10.1) — the SYN is sent
+    /// and the call returns; `readiness` and `tcpInfo` tell the outcome. A repeated call gives
+    /// `EALREADY` while the handshake runs, `EISCONN` once connected, or the failure.
+    mutating func tcpConnect(_ fd: Int32, address: IPv4Address, port: UInt16, effects: inout Effects) -> Result<Void, Errno> {
+        guard var s = sockets[fd] else { return .failure(.EBADF) }
+        if let slot = s.tcp.connection, let c = tcp.slots[slot] {
+            switch c.state {
+            case .synSent, .synReceived: return .failure(.EALREADY)
+            case .closed:
+                if let e = s.pendingError ?? c.pendingError {
+                    s.pendingError = nil
+                    sockets[fd] = s
+                    return .failure(e)
+                }
+                return .failure(.EISCONN)
+            default: return .failure(.EISCONN)
+            }
+        }
+        guard s.tcp.listen == nil else { return .failure(.EISCONN.with("socket is listening")) }
+        guard port != 0, !address.isUnspecified, !address.isMulticast, address != .broadcast else {
+            return .failure(.EINVAL.with("cannot connect to \(address):\(port)"))
+        }
+        guard var route = route(to: address) else {
+            drop(.ipNoRoute)
+            return .failure(.ENETUNREACH)
+        }
+        if s.tcp.localAddress != .any { route.source = s.tcp.localAddress }
+        if s.tcp.localPort == 0 {
+            guard let p = tcpEphemeralPort(local: route.source, remote: address, remotePort: port) else {
+                return .failure(.EADDRNOTAVAIL.with("no free ephemeral port"))
+            }
+            s.tcp.localPort = p
+            tcp.addBinding(fd, port: p)
+        }
+        s.tcp.localAddress = route.source
+        let tuple = TCPFourTuple(localAddress: route.source, localPort: s.tcp.localPort, remoteAddress: address, remotePort: port)
+        guard tcp.byTuple[tuple] == nil else { return .failure(.EADDRINUSE.with("that connection already exists")) }
+        let iss = tcp.isn.generate(
+            localAddress: tuple.localAddress, localPort: tuple.localPort, remoteAddress: address, remotePort: port, now: now)
+        var c = tcpNewConnection(tuple: tuple, route: route, iss: iss, passive: false, options: s.options, effects: &effects)
+        c.fd = fd
+        c.state = .synSent
+        let slot = tcp.insert(c)
+        s.tcp.connection = slot
+        s.pendingError = nil
+        sockets[fd] = s
+        trace(.tcpStateChanged(local: tuple.localPort, remote: address, port: port, from: .closed, to: .synSent))
+        var parked = tcp.slots[slot].take()!
+        tcpSendSYN(&parked, effects: &effects)
+        tcpStore(parked, slot: slot, effects: &effects)
+        return .success(())
+    }
+
+    /// Runs `body` on the connection of stream socket `fd`, then stores it back.
+    mutating func withConnection<R>(
+        _ fd: Int32, effects: inout Effects, _ body: (inout Stack, inout TCPConnection, inout Effects) -> Result<R, Errno>
+    ) -> Result<R, Errno> {
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else {
+            return .failure(s.tcp.listen != nil ? .EINVAL : .ENOTCONN)
+        }
+        let r = body(&self, &c, &effects)
+        tcpStore(c, slot: slot, effects: &effects)
+        return r
+    }
+
+    /// SEND (RFC 9293 §3.10.2): copies what fits into the send buffer and sends what the
+    /// windows and Nagle allow. `EAGAIN` when nothing fits.
+    mutating func tcpSend(_ fd: Int32, _ data: UnsafeRawBufferPointer, effects: inout Effects) -> Result<Int, Errno> {
+        if var s = sockets[fd], let e = s.pendingError {
+            s.pendingError = nil
+            sockets[fd] = s
+            return .failure(e)
+        }
+        return withConnection(fd, effects: &effects) { stack, c, effects in
+            if let e = c.pendingError {
+                c.pendingError = nil
+                return .failure(e)
+            }
+            switch c.state {
+            case .synSent, .synReceived: return .failure(.EAGAIN)
+            case .established, .closeWait:
+                guard !c.finQueued else { return .failure(.EPIPE) }
+            default: return .failure(c.resetError == nil ? .EPIPE : .EPIPE)
+            }
+            guard data.count > 0 else { return .success(0) }
+            let n = c.sendBuffer.append(data)
+            guard n > 0 else { return .failure(.EAGAIN) }
+            stack.tcpOutput(&c, effects: &effects)
+            return .success(n)
+        }
+    }
+
+    /// RECEIVE (RFC 9293 §3.10.3): buffered bytes first, then the end: EOF after the peer's
+    /// FIN, or (once) the reset. Reading may open the window and send a window update.
+    public mutating func receive(_ fd: Int32, max: Int, into effects: inout Effects) -> Result<(bytes: [UInt8], eof: Bool), Errno> {
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .stream else {
+            return receiveFrom(fd, max: max).map { ($0.bytes, false) }
+        }
+        if s.tcp.connection == nil {
+            return .failure(s.pendingError ?? .ENOTCONN)
+        }
+        return withConnection(fd, effects: &effects) { stack, c, effects in
+            let readable = c.receiveBuffer.readable
+            if readable > 0 {
+                guard max > 0 else { return .success(([], false)) }
+                let n = Swift.min(max, readable)
+                var out = [UInt8](repeating: 0, count: n)
+                out.withUnsafeMutableBytes { _ = c.receiveBuffer.read(into: $0) }
+                stack.tcpWindowUpdate(&c, effects: &effects)
+                return .success((out, false))
+            }
+            if let e = c.resetError, !c.resetReported {
+                c.resetReported = true
+                c.pendingError = nil
+                return .failure(e)
+            }
+            if c.finReceived || c.state == .closed || c.readShut { return .success(([], max > 0)) }
+            switch c.state {
+            case .synSent, .synReceived: return .failure(.EAGAIN)
+            default: return .failure(.EAGAIN)
+            }
+        }
+    }
+
+    /// Sends a window update when reading opened the window by a useful amount (RFC 9293
+    /// §3.8.6.2.2; RFC 1122 §4.2.3.3).
+    mutating func tcpWindowUpdate(_ c: inout TCPConnection, effects: inout Effects) {
+        guard c.state.isSynchronized, c.state != .timeWait else { return }
+        let offered = Swift.max(0, c.rcvAdvertised - c.rcvNxt)
+        let available = c.receiveWindow
+        let step = Swift.min(c.receiveBuffer.capacity / 2, 2 * c.advertisedMSS)
+        if available - offered >= step {
+            c.ackNow = true
+            trace(.tcpWindowUpdate(local: c.tuple.localPort, window: available))
+            tcpOutput(&c, effects: &effects)
+        }
+    }
+
+    /// CLOSE of the sending side (RFC 9293 §3.10.4): queue a FIN after the data.
+    mutating func tcpShutdownWrite(_ c: inout TCPConnection, effects: inout Effects) {
+        switch c.state {
+        case .synSent:
+            tcpSetState(&c, .closed, effects: &effects)
+        case .synReceived, .established:
+            c.finQueued = true
+            tcpSetState(&c, .finWait1, effects: &effects)
+            tcpOutput(&c, effects: &effects)
+        case .closeWait:
+            c.finQueued = true
+            tcpSetState(&c, .lastAck, effects: &effects)
+            tcpOutput(&c, effects: &effects)
+        default:
+            break
+        }
+    }
+
+    /// `close(2)` on a stream socket. With unread data, or SO_LINGER 0, the connection is
+    /// aborted with a RST (RFC 9293 §3.10.4 / RFC 1122 §4.2.2.13, RFC 2525 §2.17); otherwise
+    /// the FIN exchange goes on without the descriptor. A listener resets the connections it
+    /// has not handed out.
+    mutating func tcpClose(_ fd: Int32, _ s: Socket, effects: inout Effects) {
+        if s.tcp.listen != nil {
+            for slot in tcp.slots.indices {
+                guard let c0 = tcp.slots[slot], c0.listener == fd else { continue }
+                var c = tcp.slots[slot].take()!
+                c.listener = nil
+                if c.state != .closed { tcpAbort(&c, error: nil, sendReset: true, effects: &effects) }
+                tcpStore(c, slot: slot, effects: &effects)
+            }
+        }
+        if s.tcp.localPort != 0 { tcp.removeBinding(fd, port: s.tcp.localPort) }
+        guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else { return }
+        c.fd = nil
+        c.readShut = true
+        if c.state != .closed {
+            if c.receiveBuffer.readable > 0 || s.options.linger == 0 {
+                tcpAbort(&c, error: nil, sendReset: true, effects: &effects)
+            } else {
+                tcpShutdownWrite(&c, effects: &effects)
+                if c.state == .finWait2 { c.finWait2At = now.adding(nanoseconds: configuration.tcp.finWait2Timeout) }
+            }
+        }
+        tcpStore(c, slot: slot, effects: &effects)
+    }
+
+    /// The control block of stream socket `fd` (RFC 9293 §3.3.1), for `info`.
+    public func tcpInfo(_ fd: Int32) -> Result<TCPInfo?, Errno> {
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .stream else { return .success(nil) }
+        if let ls = s.tcp.listen {
+            return .success(
+                TCPInfo(
+                    state: .listen, sndUna: 0, sndNxt: 0, sndWnd: 0, rcvNxt: 0, rcvWnd: 0, iss: 0, irs: 0, mss: 0,
+                    srttMicroseconds: nil, rttvarMicroseconds: 0, rtoMicroseconds: 0, cwnd: 0, ssthresh: nil,
+                    retransmitsTotal: 0, backoff: 0, windowScale: nil, sack: false, timestamps: false,
+                    acceptQueue: ls.acceptQueue.count, sendQueue: 0, receiveQueue: 0, finAcknowledged: false))
+        }
+        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else {
+            return .success(
+                TCPInfo(
+                    state: .closed, sndUna: 0, sndNxt: 0, sndWnd: 0, rcvNxt: 0, rcvWnd: 0, iss: 0, irs: 0, mss: 0,
+                    srttMicroseconds: nil, rttvarMicroseconds: 0, rtoMicroseconds: 0, cwnd: 0, ssthresh: nil,
+                    retransmitsTotal: 0, backoff: 0, windowScale: nil, sack: false, timestamps: false, acceptQueue: nil,
+                    sendQueue: 0, receiveQueue: 0, finAcknowledged: false))
+        }
+        return .success(tcpInfo(of: c))
+    }
+
+    func tcpInfo(of c: TCPConnection) -> TCPInfo {
+        TCPInfo(
+            state: c.state, sndUna: c.sndUna.rawValue, sndNxt: c.sndNxt.rawValue, sndWnd: c.sndWnd,
+            rcvNxt: c.rcvNxt.rawValue, rcvWnd: max(0, c.rcvAdvertised - c.rcvNxt), iss: c.iss.rawValue,
+            irs: c.irs.rawValue, mss: c.mss, srttMicroseconds: c.rtt.srtt.map { $0 / 1000 },
+            rttvarMicroseconds: c.rtt.rttvar / 1000, rtoMicroseconds: c.rtt.rto / 1000, cwnd: c.cc.cwnd,
+            ssthresh: c.cc.ssthresh == Int.max ? nil : c.cc.ssthresh, retransmitsTotal: c.retransmitsTotal,
+            backoff: c.rtt.backoffs, windowScale: c.windowScaling ? (c.sndWindowShift, c.rcvWindowShift) : nil,
+            sack: c.sack, timestamps: c.timestamps, acceptQueue: nil, sendQueue: c.sendBuffer.count,
+            receiveQueue: c.receiveBuffer.readable, finAcknowledged: c.finAcked)
+    }
+
+    /// Stream readiness for `poll`.
+    func tcpReadiness(_ s: Socket) -> Readiness {
+        if let ls = s.tcp.listen { return ls.acceptQueue.isEmpty ? [] : .readable }
+        var r: Readiness = []
+        if s.pendingError != nil { r.insert(.error) }
+        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else { return r.union(.writable).union(.hangUp) }
+        if c.pendingError != nil { r.insert(.error) }
+        if c.receiveBuffer.readable > 0 || c.finReceived || c.state == .closed || c.readShut { r.insert(.readable) }
+        if (c.state == .established || c.state == .closeWait) && !c.finQueued && c.sendBuffer.freeSpace > 0 {
+            r.insert(.writable)
+        }
+        if c.state == .closed || (c.finReceived && (c.finQueued && c.finAcked)) { r.insert([.hangUp, .writable]) }
+        return r
+    }
+
+    /// The TCP rows of `netstat`: sockets, then connections without a descriptor.
+    func tcpNetstat() -> [SocketSummary] {
+        var rows: [SocketSummary] = []
+        for slot in tcp.slots.indices {
+            guard let c = tcp.slots[slot], c.fd == nil, c.state != .closed else { continue }
+            rows.append(
+                SocketSummary(
+                    fd: nil, proto: "tcp", local: (c.tuple.localAddress, c.tuple.localPort),
+                    remote: (c.tuple.remoteAddress, c.tuple.remotePort), state: c.state.name,
+                    sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable))
+        }
+        return rows
+    }
+}

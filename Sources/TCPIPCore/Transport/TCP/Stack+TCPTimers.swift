@@ -1,0 +1,134 @@
+extension Stack {
+    /// Fires every TCP timer due by now: retransmission (RFC 6298 §5), persist (RFC 9293
+    /// §3.8.6.1), delayed ACK (§3.8.6.3), keepalive (§3.8.4), FIN-WAIT-2 and TIME-WAIT (§3.4.2).
+    mutating func tcpTimers(effects: inout Effects) {
+        var budget = 100_000
+        while budget > 0, let top = tcp.timers.min, top.due <= now {
+            budget -= 1
+            _ = tcp.timers.popMin()
+            let slot = top.slot
+            guard slot < tcp.slots.count, tcp.generations[slot] == top.generation, tcp.scheduled[slot] == top.due,
+                var c = tcp.slots[slot].take()
+            else { continue }
+            tcp.scheduled[slot] = nil
+            tcpFire(&c, effects: &effects)
+            tcpStore(c, slot: slot, effects: &effects)
+        }
+    }
+
+    /// The earliest TCP timer (possibly a stale one: waking early is harmless).
+    var tcpNextDeadline: Instant? { tcp.timers.min?.due }
+
+    mutating func tcpFire(_ c: inout TCPConnection, effects: inout Effects) {
+        if let t = c.timeWaitAt, t <= now {
+            c.timeWaitAt = nil
+            tcpSetState(&c, .closed, effects: &effects)
+            return
+        }
+        if let t = c.finWait2At, t <= now {
+            c.finWait2At = nil
+            if c.state == .finWait2 && c.fd == nil {
+                tcpSetState(&c, .closed, effects: &effects)
+                return
+            }
+        }
+        if let t = c.retransmitAt, t <= now {
+            c.retransmitAt = nil
+            tcpRetransmitTimeout(&c, effects: &effects)
+            if c.state == .closed { return }
+        }
+        if let t = c.persistAt, t <= now {
+            c.persistAt = nil
+            if c.sndWnd == 0 && c.unsentBytes > 0 {
+                // A zero-window probe: one byte past the window, the next byte of data; it
+                // forces an ACK that carries the current window. Answered probes never abort.
+                tcpSendWindowProbe(&c, effects: &effects)
+                c.persistBackoff += 1
+                c.persistAt = now.adding(nanoseconds: tcpPersistInterval(c))
+            } else {
+                tcpOutput(&c, effects: &effects)
+            }
+        }
+        if let t = c.delayedAckAt, t <= now {
+            c.delayedAckAt = nil
+            c.ackNow = true
+            counters.count(.tcpDelayedAcks)
+            tcpOutput(&c, effects: &effects)
+        }
+        if let t = c.keepaliveAt, t <= now {
+            c.keepaliveAt = nil
+            tcpKeepalive(&c, effects: &effects)
+        }
+    }
+
+    /// RFC 6298 (5.4)-(5.7): retransmit the earliest unacknowledged segment, back off the
+    /// timer, collapse the congestion window (RFC 5681 (4)); give up after the configured
+    /// number of retries with ETIMEDOUT (RFC 1122 §4.2.3.5).
+    mutating func tcpRetransmitTimeout(_ c: inout TCPConnection, effects: inout Effects) {
+        let limit: Int
+        switch c.state {
+        case .synSent: limit = configuration.tcp.synRetries
+        case .synReceived: limit = configuration.tcp.synAckRetries
+        default: limit = configuration.tcp.retries
+        }
+        var expired = c.retransmits >= limit
+        if c.userTimeout > 0 && c.retransmits > 0 && now.nanoseconds(since: c.lastSegmentAt) >= c.userTimeout {
+            expired = true
+        }
+        if expired {
+            counters.count(.tcpTimeouts)
+            if c.state == .synReceived && c.passive {
+                tcpDetachFromListener(&c)
+                tcpSetState(&c, .closed, effects: &effects)
+            } else {
+                tcpAbort(&c, error: .ETIMEDOUT, sendReset: c.state != .synSent, effects: &effects)
+            }
+            return
+        }
+        c.retransmits += 1
+        c.rtt.backoff()
+        c.rttSequence = nil
+        counters.count(.tcpRetransmitTimeouts)
+        trace(.tcpRetransmitTimeout(local: c.tuple.localPort, seq: c.sndUna.rawValue, rto: c.rtt.rto))
+        switch c.state {
+        case .synSent, .synReceived:
+            counters.count(.tcpRetransmittedSegments)
+            c.retransmitsTotal += 1
+            tcpSendSYN(&c, effects: &effects)
+            c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
+        default:
+            c.cc.onTimeout(flightSize: c.flightSize)
+            // Go back to SND.UNA and send again from there.
+            c.sndNxt = c.sndUna
+            tcpOutput(&c, effects: &effects)
+            c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
+        }
+    }
+
+    /// A window probe or keepalive: <SEQ=SND.UNA−1><ACK=RCV.NXT>, no data, which the peer
+    /// must answer with an ACK (RFC 9293 §3.8.4, §3.10.7.4 unacceptable segment).
+    mutating func tcpSendWindowProbe(_ c: inout TCPConnection, effects: inout Effects) {
+        counters.count(.tcpWindowProbes)
+        tcpTransmit(&c, seq: c.sndUna - 1, flags: [.ack], offset: 0, length: 0, effects: &effects)
+    }
+
+    /// Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): after `keepIdle` of silence, probe
+    /// every `keepInterval`; `keepCount` unanswered probes end the connection with ETIMEDOUT.
+    mutating func tcpKeepalive(_ c: inout TCPConnection, effects: inout Effects) {
+        guard c.keepAlive, c.state == .established || c.state == .closeWait else { return }
+        let idle = now.nanoseconds(since: c.lastSegmentAt)
+        if idle < c.keepIdle {
+            c.keepaliveProbes = 0
+            c.keepaliveAt = c.lastSegmentAt.adding(nanoseconds: c.keepIdle)
+            return
+        }
+        if c.keepaliveProbes >= c.keepCount {
+            tcpAbort(&c, error: .ETIMEDOUT, sendReset: true, effects: &effects)
+            return
+        }
+        c.keepaliveProbes += 1
+        counters.count(.tcpKeepaliveProbes)
+        tcpTransmit(&c, seq: c.sndUna - 1, flags: [.ack], offset: 0, length: 0, effects: &effects)
+        c.keepaliveAt = now.adding(nanoseconds: c.keepInterval)
+    }
+}

@@ -1,0 +1,89 @@
+import DequeModule
+import HeapModule
+
+/// A listening socket's queues (RFC 9293 §3.10.1 passive OPEN; the backlog of `listen(2)`).
+struct TCPListenState {
+    /// Completed connections not yet accepted, at most `backlog`.
+    var acceptQueue = Deque<Int>()
+    var backlog: Int
+    /// Embryonic connections (SYN-RECEIVED) belonging to this listener.
+    var embryonic = 0
+}
+
+/// A stream socket's TCP side.
+struct TCPSocketState {
+    var localAddress: IPv4Address = .any
+    var localPort: UInt16 = 0
+    /// The connection's slot in the table, once connecting or connected.
+    var connection: Int?
+    /// Set while listening.
+    var listen: TCPListenState?
+}
+
+/// A timer entry: the connection in `slot` wants attention at `due`.
+struct TCPTimerEntry: Comparable {
+    var due: Instant
+    var slot: Int
+    var generation: UInt32
+    static func < (a: TCPTimerEntry, b: TCPTimerEntry) -> Bool {
+        a.due != b.due ? a.due < b.due : (a.slot, a.generation) < (b.slot, b.generation)
+    }
+}
+
+/// Every TCP connection of the stack: slots of control blocks, a 4-tuple index, the ports
+/// bound by stream sockets, and one timer heap.
+struct TCPTable {
+    var slots: [TCPConnection?] = []
+    var generations: [UInt32] = []
+    /// When each slot's earliest timer was last scheduled in the heap.
+    var scheduled: [Instant?] = []
+    var free: [Int] = []
+    var byTuple: [TCPFourTuple: Int] = [:]
+    /// Stream sockets bound to each port (listening or not).
+    var bound: [UInt16: [Int32]] = [:]
+    var timers = Heap<TCPTimerEntry>()
+    var timeWaitCount = 0
+    var isn: InitialSequenceNumberGenerator
+    var challengeAcks: TokenBucket
+
+    init(configuration: TCPConfiguration, random: inout SeededRandom) {
+        isn = InitialSequenceNumberGenerator(k0: random.next(), k1: random.next())
+        challengeAcks = TokenBucket(ratePerSecond: configuration.challengeAcksPerSecond, burst: configuration.challengeAcksPerSecond)
+    }
+
+    /// Stores a new connection and returns its slot.
+    mutating func insert(_ c: TCPConnection) -> Int {
+        var c = c
+        let slot: Int
+        if let s = free.popLast() {
+            slot = s
+        } else {
+            slot = slots.count
+            slots.append(nil)
+            generations.append(0)
+            scheduled.append(nil)
+        }
+        generations[slot] &+= 1
+        c.generation = generations[slot]
+        slots[slot] = c
+        scheduled[slot] = nil
+        byTuple[c.tuple] = slot
+        return slot
+    }
+
+    /// Frees a slot (its connection must already be out of the 4-tuple index).
+    mutating func remove(_ slot: Int) {
+        slots[slot] = nil
+        scheduled[slot] = nil
+        generations[slot] &+= 1
+        free.append(slot)
+    }
+
+    mutating func addBinding(_ fd: Int32, port: UInt16) { bound[port, default: []].append(fd) }
+
+    mutating func removeBinding(_ fd: Int32, port: UInt16) {
+        guard var list = bound[port] else { return }
+        list.removeAll { $0 == fd }
+        bound[port] = list.isEmpty ? nil : list
+    }
+}
