@@ -126,6 +126,57 @@ public final class Host: @unchecked Sendable {
         return box.value
     }
 
+    /// Queues `attempt` to the owner thread without waiting: it runs there now, again after
+    /// every socket event, until it returns a value or `timeout` nanoseconds pass (nil: no
+    /// limit; 0: one try). `completion` is then called once, on the owner thread, with the value
+    /// — or with nil on timeout, on `cancel()` of the returned call, or when the host is (or
+    /// gets) stopped. Keep `completion` short: resume a continuation, signal a thread.
+    ///
+    /// The non-blocking form of `call`, for async code: no thread waits for the answer.
+    @discardableResult
+    public func submit<R: Sendable>(
+        timeout: Int64?, attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?,
+        completion: @escaping @Sendable (R?) -> Void
+    ) -> SubmittedCall {
+        let call = SubmittedCall(host: self)
+        let w = Waiter(
+            attempt: { stack, effects in
+                if call.isCancelled {
+                    completion(nil)
+                    return true
+                }
+                guard let r = attempt(&stack, &effects) else { return false }
+                completion(r)
+                return true
+            }, timeout: timeout, expire: { completion(nil) })
+        requests.withLock { $0.append(w) }
+        if running.load(ordering: .sequentiallyConsistent) {
+            wake.signal()
+        } else {
+            // Stopped (or never started): take the request back unless the owner thread's
+            // final sweep already expired it, so `completion` runs exactly once.
+            let mine = requests.withLock { r in
+                guard let i = r.firstIndex(where: { $0 === w }) else { return false }
+                r.remove(at: i)
+                return true
+            }
+            if mine { completion(nil) }
+        }
+        return call
+    }
+
+    /// Retries every parked call at once (on the owner thread), so a cancelled one completes.
+    func retryCancelled() {
+        // Runs inside `takeRequests`, which lends it the stack: use that, not `self.stack`.
+        let sweep = Waiter(
+            attempt: { [self] stack, effects in
+                waiters.removeAll { $0.attempt(&stack, &effects) }
+                return true
+            }, timeout: 0, expire: {})
+        requests.withLock { $0.append(sweep) }
+        wake.signal()
+    }
+
     /// Runs `body` once on the owner thread and returns its result.
     public func perform<R: Sendable>(_ body: @escaping @Sendable (inout Stack, inout Effects) -> R) -> R {
         call(timeout: nil) { s, e in body(&s, &e) }!
@@ -239,6 +290,23 @@ public final class Host: @unchecked Sendable {
             w.expire()
             return true
         }
+    }
+}
+
+/// A call queued with `Host.submit`.
+public final class SubmittedCall: Sendable {
+    let host: Host
+    let cancelled = Atomic<Bool>(false)
+
+    init(host: Host) { self.host = host }
+
+    var isCancelled: Bool { cancelled.load(ordering: .sequentiallyConsistent) }
+
+    /// Ends the call early: unless it has already completed, its completion is called with nil
+    /// on the owner thread, soon. Calling it again does nothing.
+    public func cancel() {
+        guard !cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        host.retryCancelled()
     }
 }
 

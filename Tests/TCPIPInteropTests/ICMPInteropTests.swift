@@ -52,4 +52,21 @@ struct ICMPInteropTests {
             #expect(r.stdout.contains("from \(Namespace.linuxAddress)"), "\(r)")
         }
     }
+
+    /// `tcpip ping` to an address nobody holds gets no reply and exits non-zero.
+    @Test func pingingNobodyExitsNonZero() async throws {
+        guard let binary = InteropEnvironment.tcpipBinary else { return }
+        try await Namespace.with { ns in
+            let r = try await ns.run(
+                [
+                    binary, "ping", "--tap", "tap0", "--address", "\(Namespace.stackAddress)/24", "10.99.0.9",
+                    "-c", "2", "-i", "0.2",
+                ],
+                timeout: 30
+            )
+            #expect(!r.timedOut, "\(r)")
+            #expect(r.status != 0, "\(r)")
+            #expect(r.stdout.contains("0 received"), "\(r)")
+        }
+    }
 }

@@ -530,8 +530,11 @@ struct StackStats {
         return out
     }
 
+    /// Every drop of one layer.
+    func layerDrops(_ layer: String) -> Int { drops(layer).values.reduce(0, +) }
+
     /// Every drop of every layer.
-    var totalDrops: Int { layers.keys.reduce(0) { $0 + drops($1).values.reduce(0, +) } }
+    var totalDrops: Int { layers.keys.reduce(0) { $0 + layerDrops($1) } }
 
     /// A counter of a layer (0 when absent).
     func counter(_ layer: String, _ name: String) -> Int {

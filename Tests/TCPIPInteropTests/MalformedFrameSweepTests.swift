@@ -12,9 +12,9 @@ import Testing
 struct MalformedFrameSweepTests {
     /// A python3 AF_PACKET socket on tap0 sends 5000 seeded malformed frames (truncated and
     /// inconsistent headers of every layer, bad checksums, bad IP and TCP option lengths,
-    /// random bytes). Its oracle tells which frames a correct stack MUST drop; the stack's
-    /// `stats` must show at least that many new drops, it must still run, and Linux must still
-    /// be able to ping it.
+    /// random bytes). Its oracle tells which frames a correct stack MUST drop, and at which
+    /// layer; the stack's `stats` must show at least that many new drops in all and in each
+    /// layer, it must still run, and Linux must still be able to ping it.
     @Test(arguments: [20_251_125])
     func sweep(seed: Int) async throws {
         try await Namespace.with { ns in
@@ -47,19 +47,29 @@ struct MalformedFrameSweepTests {
             // Frames the kernel dropped on tap0 never reached the stack; we cannot tell which.
             let expected = mustDrop - lost
 
+            // Per layer too: each must-drop frame is owed to the layer of its first failed check.
+            let owed = (summary["layers"] as? [String: Int] ?? [:]).mapValues { $0 - lost }
+            func shortfalls(_ after: StackStats) -> [String] {
+                var out: [String] = []
+                let total = after.totalDrops - before.totalDrops
+                if total < expected { out.append("all layers: \(total) drops < \(expected) must-drop frames") }
+                for (layer, n) in owed.sorted(by: { $0.key < $1.key }) {
+                    let got = after.layerDrops(layer) - before.layerDrops(layer)
+                    if got < n { out.append("\(layer): \(got) drops < \(n) must-drop frames") }
+                }
+                return out
+            }
+
             // The stack reads up to its queue; wait (bounded) until the drops are all counted.
             var after = before
             for _ in 0..<50 {
                 after = try StackStats(try await c.call(["op": "stats"]))
-                if after.totalDrops - before.totalDrops >= expected { break }
+                if shortfalls(after).isEmpty { break }
                 await pause(milliseconds: 100)
             }
             let newDrops = after.totalDrops - before.totalDrops
-            print("sweep seed \(seed): \(summary); stack counted \(newDrops) new drops: \(after.dropSummary)")
-            #expect(
-                newDrops >= expected,
-                "stack counted \(newDrops) drops for \(expected) frames it must drop; \(summary); \(after.dropSummary)"
-            )
+            print("sweep seed \(seed): \(summaryLine); stack counted \(newDrops) new drops: \(after.dropSummary)")
+            #expect(shortfalls(after).isEmpty, "\(shortfalls(after)); \(summaryLine); \(after.dropSummary)")
             #expect(stack.isRunning, "the stack died during the sweep: \(stack.command.stderr)")
 
             let ping = try await ns.run(
@@ -236,10 +246,11 @@ extension Scripts {
 
         GENERATORS = [v for k, v in sorted(globals().items()) if k.startswith("g_")]
 
-        # The oracle: could a correct stack accept this frame (answer or deliver it)? Everything
-        # that fails a check RFC 826/791/792/768/9293 makes mandatory counts as a must-drop. To
-        # stay conservative, any well-formed ARP, IP fragment, ICMP, UDP or TCP message counts as
-        # possibly accepted, even when this stack would still drop it (no socket, unknown type).
+        # The oracle: must a correct stack drop this frame, and at which layer? Everything that
+        # fails a check RFC 894/826/791/1122/792/768/9293 makes mandatory is a must-drop, counted
+        # at the layer of its first failed check. To stay conservative, any well-formed ARP, IP
+        # fragment, ICMP, UDP or TCP message, or unknown IP protocol, may be accepted, even when
+        # this stack would still drop it (no socket, unknown ICMP type).
         def options_ok(opts):
             i = 0
             for _ in range(40):
@@ -253,47 +264,52 @@ extension Scripts {
                 i += opts[i + 1]
             return True
 
-        def may_accept(f):
+        def must_drop_layer(f):
+            """The layer that must drop `f` (its first failed check), or None if it may be accepted."""
             if len(f) < 14 or f[0:6] not in (STACK_MAC, BROADCAST_MAC):
-                return False
+                return "link"
             et = struct.unpack("!H", f[12:14])[0]
             p = f[14:]
             if et == 0x0806:
                 if len(p) < 28:
-                    return False
+                    return "arp"
                 hrd, pro, hln, pln, op = struct.unpack("!HHBBH", p[:8])
-                return hrd == 1 and pro == 0x0800 and hln == 6 and pln == 4 and op in (1, 2)
-            if et != 0x0800 or len(p) < 20 or p[0] >> 4 != 4:
-                return False
+                ok = hrd == 1 and pro == 0x0800 and hln == 6 and pln == 4 and op in (1, 2)
+                return None if ok else "arp"
+            if et != 0x0800:
+                return "link"
+            if len(p) < 20 or p[0] >> 4 != 4:
+                return "ip"
             ihl = (p[0] & 15) * 4
             total = struct.unpack("!H", p[2:4])[0]
             if ihl < 20 or ihl > len(p) or total < ihl or total > len(p) or csum(p[:ihl]) != 0:
-                return False
+                return "ip"
             if not options_ok(p[20:ihl]):
-                return False
+                return "ip"
             if p[16:20] not in (STACK_IP, b"\xff" * 4, STACK_IP[:3] + b"\xff"):
-                return False
+                return "ip"
             if p[12] >= 224 or p[12:16] in (b"\xff" * 4, STACK_IP[:3] + b"\xff"):
-                return False
+                return "ip"
             if struct.unpack("!H", p[6:8])[0] & 0x3FFF:
-                return True
+                return None  # A fragment waits for reassembly.
             proto, body = p[9], p[ihl:total]
             src, dst = p[12:16], p[16:20]
             if proto == 1:
-                return len(body) >= 8 and csum(body) == 0
+                return None if len(body) >= 8 and csum(body) == 0 else "icmp"
             if proto == 17:
                 if len(body) < 8:
-                    return False
+                    return "udp"
                 length, c = struct.unpack("!HH", body[4:8])
                 if length < 8 or length > len(body):
-                    return False
-                return c == 0 or csum(pseudo(src, dst, 17, length) + body[:length]) == 0
+                    return "udp"
+                return None if c == 0 or csum(pseudo(src, dst, 17, length) + body[:length]) == 0 else "udp"
             if proto == 6:
                 if len(body) < 20:
-                    return False
+                    return "tcp"
                 off = (body[12] >> 4) * 4
-                return off >= 20 and off <= len(body) and csum(pseudo(src, dst, 6, len(body)) + body) == 0
-            return True  # Unknown protocol: a protocol unreachable answers it.
+                ok = off >= 20 and off <= len(body) and csum(pseudo(src, dst, 6, len(body)) + body) == 0
+                return None if ok else "tcp"
+            return None  # Unknown protocol: a protocol unreachable answers it.
 
         def tx_dropped():
             with open("/sys/class/net/tap0/statistics/tx_dropped") as fh:
@@ -304,7 +320,7 @@ extension Scripts {
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
         lost_before = tx_dropped()
         sent = must_drop = send_errors = 0
-        kinds = {}
+        kinds, layers = {}, {}
         for i in range(count):
             gen = GENERATORS[i % len(GENERATORS)] if i < 4 * len(GENERATORS) else rng.choice(GENERATORS)
             frame = gen()[:1514]
@@ -314,15 +330,17 @@ extension Scripts {
                 send_errors += 1
                 continue
             sent += 1
-            if not may_accept(frame):
+            layer = must_drop_layer(frame)
+            if layer is not None:
                 must_drop += 1
                 name = gen.__name__[2:]
                 kinds[name] = kinds.get(name, 0) + 1
+                layers[layer] = layers.get(layer, 0) + 1
             if i % 25 == 24:
                 time.sleep(0.004)  # Pace: tap0's queue holds 500 frames.
         time.sleep(0.5)
         lost = tx_dropped() - lost_before
         print(json.dumps({"sent": sent, "must_drop": must_drop, "send_errors": send_errors, "tx_dropped": lost,
-                          "kinds": kinds}, sort_keys=True))
+                          "kinds": kinds, "layers": layers}, sort_keys=True))
         """#
 }

@@ -283,9 +283,14 @@ extension Stack {
     /// `getsockopt(SO_ERROR)`: the pending error, which reading clears.
     public mutating func takeError(_ fd: Int32) -> Result<Errno?, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
-        let e = s.pendingError
+        var e = s.pendingError
         s.pendingError = nil
         sockets[fd] = s
+        if e == nil, s.type == .stream, let slot = s.tcp.connection, var c = tcp.slots[slot] {
+            e = c.pendingError
+            c.pendingError = nil
+            tcp.slots[slot] = c
+        }
         return .success(e)
     }
 

@@ -212,7 +212,7 @@ extension Stack {
         s.tcp.localAddress = route.source
         let tuple = TCPFourTuple(localAddress: route.source, localPort: s.tcp.localPort, remoteAddress: address, remotePort: port)
         guard tcp.byTuple[tuple] == nil else { return .failure(.EADDRINUSE.with("that connection already exists")) }
-        let iss = tcp.isn.generate(
+        let iss = tcp.issOverride ?? tcp.isn.generate(
             localAddress: tuple.localAddress, localPort: tuple.localPort, remoteAddress: address, remotePort: port, now: now)
         var c = tcpNewConnection(tuple: tuple, route: route, iss: iss, passive: false, options: s.options, effects: &effects)
         c.fd = fd
@@ -298,6 +298,62 @@ extension Stack {
             case .synSent, .synReceived: return .failure(.EAGAIN)
             default: return .failure(.EAGAIN)
             }
+        }
+    }
+
+    /// RECEIVE into the caller's memory: as `receive(_:max:into:)` with `max` = `buffer.count`,
+    /// but copying into `buffer` instead of allocating an array per read. Returns how many
+    /// bytes were copied, and `eof` true (with 0 bytes) once the peer's FIN has been read.
+    public mutating func receive(
+        _ fd: Int32, to buffer: UnsafeMutableRawBufferPointer, into effects: inout Effects
+    ) -> Result<(count: Int, eof: Bool), Errno> {
+        tcpReceive(fd, max: buffer.count, effects: &effects, datagram: { d in
+            let n = Swift.min(d.count, buffer.count)
+            if n > 0, let dst = buffer.baseAddress { d.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: n) } }
+            return n
+        }) { rb, n in rb.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])) }
+    }
+
+    /// RECEIVE that drops up to `max` bytes without copying them (as Linux's `recv` with
+    /// `MSG_TRUNC` on a TCP socket): for discard sinks. Same results as `receive(_:max:into:)`
+    /// but the count of bytes consumed instead of the bytes.
+    public mutating func receive(
+        _ fd: Int32, discardingUpTo max: Int, into effects: inout Effects
+    ) -> Result<(count: Int, eof: Bool), Errno> {
+        tcpReceive(fd, max: max, effects: &effects, datagram: { Swift.min($0.count, Swift.max(0, max)) }) { rb, n in
+            rb.discard(n)
+            return n
+        }
+    }
+
+    /// The body of RECEIVE (RFC 9293 §3.10.3) shared by the non-allocating variants; the same
+    /// rules as `receive(_:max:into:)`, with `take` consuming `n` ≤ readable bytes.
+    mutating func tcpReceive(
+        _ fd: Int32, max: Int, effects: inout Effects, datagram: ([UInt8]) -> Int,
+        take: (inout ReceiveBuffer, Int) -> Int
+    ) -> Result<(count: Int, eof: Bool), Errno> {
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .stream else {
+            return receiveFrom(fd, max: max).map { (datagram($0.bytes), false) }
+        }
+        if s.tcp.connection == nil {
+            return .failure(s.pendingError ?? .ENOTCONN)
+        }
+        return withConnection(fd, effects: &effects) { stack, c, effects in
+            let readable = c.receiveBuffer.readable
+            if readable > 0 {
+                guard max > 0 else { return .success((0, false)) }
+                let n = take(&c.receiveBuffer, Swift.min(max, readable))
+                stack.tcpWindowUpdate(&c, effects: &effects)
+                return .success((n, false))
+            }
+            if let e = c.resetError, !c.resetReported {
+                c.resetReported = true
+                c.pendingError = nil
+                return .failure(e)
+            }
+            if c.finReceived || c.state == .closed || c.readShut { return .success((0, max > 0)) }
+            return .failure(.EAGAIN)
         }
     }
 

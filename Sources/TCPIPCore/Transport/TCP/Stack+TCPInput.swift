@@ -17,7 +17,7 @@ extension Stack {
         let tuple = TCPFourTuple(
             localAddress: seg.destination, localPort: seg.header.destinationPort, remoteAddress: seg.source,
             remotePort: seg.header.sourcePort)
-        let iss = tcp.isn.generate(
+        let iss = tcp.issOverride ?? tcp.isn.generate(
             localAddress: tuple.localAddress, localPort: tuple.localPort, remoteAddress: tuple.remoteAddress,
             remotePort: tuple.remotePort, now: now)
         var c = tcpNewConnection(

@@ -44,6 +44,9 @@ struct TCPTable {
     var timers = Heap<TCPTimerEntry>()
     var timeWaitCount = 0
     var isn: InitialSequenceNumberGenerator
+    /// Tests only: when set, every new connection takes this ISS instead of the RFC 6528 value
+    /// (to exercise sequence numbers near 2^31 and 2^32).
+    var issOverride: SequenceNumber?
     var challengeAcks: TokenBucket
 
     init(configuration: TCPConfiguration, random: inout SeededRandom) {
