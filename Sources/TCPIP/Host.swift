@@ -54,6 +54,7 @@ public final class Host: @unchecked Sendable {
     var observers: [(SocketEvent) -> Void] = []
     var faultPipe: MemoryWire?
     var readBuffer = [UInt8](repeating: 0, count: 65536 + 64)
+    var spareEvents: [SocketEvent] = []
     // Shared state.
     let requests = Mutex<[Waiter]>([])
     let running = Atomic<Bool>(false)
@@ -186,6 +187,8 @@ public final class Host: @unchecked Sendable {
 
     func run() {
         var poller = Poller(fds: [device.fd, wake.fd])
+        // What the applications' start produced (a SYN, say) goes out before the first wait.
+        flush(now: MonotonicClock.now())
         while running.load(ordering: .relaxed) {
             let before = MonotonicClock.now()
             var deadline = stack.nextDeadline()
@@ -268,13 +271,18 @@ public final class Host: @unchecked Sendable {
                     try? device.write(frame)
                 }
             }
-            let events = effects.events
-            effects.removeAll()
-            guard !events.isEmpty else { continue }
+            effects.frames.removeAll()
+            guard !effects.events.isEmpty else { continue }
+            // Take the events out (swapping arrays, so nothing is allocated): handlers may
+            // produce new ones, handled on the next turn.
+            var events = spareEvents
+            swap(&events, &effects.events)
             for e in events {
                 for o in observers { o(e) }
                 for app in applications { app.handle(e, stack: &stack, effects: &effects) }
             }
+            events.removeAll(keepingCapacity: true)
+            spareEvents = events
             retryWaiters()
         }
     }

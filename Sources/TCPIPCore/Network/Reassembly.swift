@@ -41,7 +41,11 @@ struct Reassembly {
         maxFragments = max(2, c.reassemblyMaxFragments)
     }
 
-    var nextDeadline: Instant? { datagrams.values.map(\.deadline).min() }
+    var nextDeadline: Instant? {
+        var d: Instant?
+        for v in datagrams.values where d == nil || v.deadline < d! { d = v.deadline }
+        return d
+    }
 
     mutating func remove(_ key: Key) {
         if let d = datagrams.removeValue(forKey: key) { bytes -= d.data.capacity }
