@@ -148,7 +148,7 @@ extension Stack {
     /// the user 'connection reset'", or a timeout).
     mutating func tcpAbort(_ c: inout TCPConnection, error: Errno?, sendReset: Bool, effects: inout Effects) {
         if sendReset && c.state != .synSent && c.state != .closed && c.state != .timeWait {
-            tcpTransmit(&c, seq: c.sndNxt, flags: [.rst, .ack], offset: 0, length: 0, effects: &effects)
+            tcpTransmit(&c, seq: c.sndMax, flags: [.rst, .ack], offset: 0, length: 0, effects: &effects)
             counters.count(.tcpResetsOut)
         }
         if let error {
