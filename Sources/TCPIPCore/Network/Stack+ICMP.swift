@@ -69,8 +69,11 @@ extension Stack {
                     EchoReply(
                         source: ip.source, identifier: icmp.identifier, sequence: icmp.sequenceNumber, ttl: ip.ttl,
                         payloadLength: body.count, payloadMatches: matches)))
-        case ICMPv4Type.destinationUnreachable, ICMPv4Type.timeExceeded, ICMPv4Type.parameterProblem,
-            ICMPv4Type.sourceQuench:
+        case ICMPv4Type.sourceQuench:
+            // RFC 6633 §3 (and RFC 9293 MUST-55): Source Quench is deprecated; a host MUST
+            // silently discard it.
+            drop(.icmpUnknownType)
+        case ICMPv4Type.destinationUnreachable, ICMPv4Type.timeExceeded, ICMPv4Type.parameterProblem:
             if icmp.type == ICMPv4Type.destinationUnreachable { counters.count(.icmpDestUnreachableIn) }
             if icmp.type == ICMPv4Type.timeExceeded { counters.count(.icmpTimeExceededIn) }
             icmpErrorInput(icmp, quote: body, effects: &effects)
@@ -193,8 +196,8 @@ extension Stack {
         case IPProtocol.tcp:
             tcpICMPError(
                 localAddress: source, localPort: transport.be16(0), remoteAddress: destination,
-                remotePort: transport.be16(2), type: icmp.type, code: icmp.code, nextHopMTU: icmp.nextHopMTU,
-                effects: &effects)
+                remotePort: transport.be16(2), sequence: SequenceNumber(transport.be32(4)), type: icmp.type,
+                code: icmp.code, nextHopMTU: icmp.nextHopMTU, effects: &effects)
         default:
             drop(.icmpErrorUnmatched)
         }
