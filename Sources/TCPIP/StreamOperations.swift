@@ -155,9 +155,16 @@ extension Host {
 
     // MARK: - Async
 
-    /// `submit` awaited: `attempt`'s value, or nil on timeout or when the task is cancelled.
-    /// No thread waits meanwhile.
-    func callAsync<R: Sendable>(timeout: Int64?, _ attempt: @escaping StreamOperations.Attempt<R>) async -> R? {
+    /// `submit` awaited: `attempt`'s value, or nil on timeout, when the host has stopped or
+    /// (if `cancellable`) when the task is cancelled. No thread waits meanwhile.
+    func callAsync<R: Sendable>(
+        timeout: Int64?, cancellable: Bool = true, _ attempt: @escaping StreamOperations.Attempt<R>
+    ) async -> R? {
+        guard cancellable else {
+            return await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
+                submit(timeout: timeout, attempt: attempt) { continuation.resume(returning: $0) }
+            }
+        }
         let handle = CancellationHandle()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in

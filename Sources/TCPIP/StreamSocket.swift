@@ -16,7 +16,11 @@ import TCPIPCore
 /// let socket = try StreamSocket.connect(host: host, address: IPv4Address("10.99.0.1")!, port: 8000)
 /// try socket.write(Array("GET / HTTP/1.0\r\n\r\n".utf8))
 /// var response: [UInt8] = []
-/// while case let chunk = try socket.read(), !chunk.isEmpty { response += chunk }
+/// while true {
+///     let chunk = try socket.read()   // empty: the server closed its side
+///     if chunk.isEmpty { break }
+///     response += chunk
+/// }
 /// try socket.close()
 /// ```
 public final class StreamSocket: Sendable {
@@ -180,7 +184,11 @@ public final class StreamSocket: Sendable {
 /// ```swift
 /// let listener = try StreamListener(host: host, port: 8080)
 /// let connection = try listener.accept()
-/// while case let chunk = try connection.read(), !chunk.isEmpty { try connection.write(chunk) }
+/// while true {
+///     let chunk = try connection.read()
+///     if chunk.isEmpty { break }
+///     try connection.write(chunk)   // echo
+/// }
 /// try connection.close()
 /// ```
 public final class StreamListener: Sendable {
@@ -198,14 +206,13 @@ public final class StreamListener: Sendable {
         host: Host, address: IPv4Address = .any, port: UInt16, backlog: Int = 128, reuseAddress: Bool = false
     ) throws(Errno) {
         self.host = host
-        fd = try host.perform { stack, _ -> Result<Int32, Errno> in
+        fd = try host.perform { stack, effects -> Result<Int32, Errno> in
             stack.socket(.stream).flatMap { fd in
                 var r: Result<Void, Errno> = .success(())
                 if reuseAddress { r = stack.setOption(fd, .soReuseAddr, 1) }
                 r = r.flatMap { stack.bind(fd, address: address, port: port) }.flatMap { stack.listen(fd, backlog: backlog) }
                 if case .failure(let e) = r {
-                    var none = Effects()
-                    _ = stack.close(fd, into: &none)
+                    _ = stack.close(fd, into: &effects)
                     return .failure(e)
                 }
                 return .success(fd)

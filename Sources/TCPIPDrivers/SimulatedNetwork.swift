@@ -49,6 +49,13 @@ public struct SimulatedNetwork {
     public var deliveryObserver: ((Instant, Int, UnsafeRawBufferPointer) -> Void)?
     /// When set, every frame put on the wire is also written here, stamped with virtual time.
     public var pcap: PcapWriter?
+    /// When set, asked about every frame put on the wire (after `observer` and `pcap` saw it,
+    /// as a capture at the sender would): returning true loses that one frame on the wire. A
+    /// chosen, deterministic fault, next to the wire's random ones: (time, sender, frame bytes
+    /// — valid only during the call).
+    public var lossFilter: ((Instant, Int, UnsafeRawBufferPointer) -> Bool)?
+    /// Frames `lossFilter` chose to lose.
+    public private(set) var framesLostByFilter = 0
 
     /// One `Effects` reused for every call (taken out while in use), so that a steady state
     /// allocates no frame arena.
@@ -238,6 +245,10 @@ public struct SimulatedNetwork {
         for b in frame { traceHash = (traceHash ^ UInt64(b)) &* Self.fnvPrime }
         observer?(now, i, frame)
         pcap?.write(frame: frame, at: now)
+        if let lose = lossFilter, lose(now, i, frame) {
+            framesLostByFilter += 1
+            return
+        }
         wire.send(from: i, frame: frame, now: now)
     }
 

@@ -25,7 +25,19 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run a UDP echo service (RFC 862) on this port; may be repeated.", valueName: "port"))
     var udpEcho: [String] = []
 
-    // The TCP services (--tcp-echo, --tcp-discard, --http) join `applications()` with TCP.
+    @Option(help: ArgumentHelp("Run a TCP echo service (RFC 862) on this port; may be repeated.", valueName: "port"))
+    var tcpEcho: [String] = []
+
+    @Option(help: ArgumentHelp("Run a TCP discard service (RFC 863) on this port; may be repeated.", valueName: "port"))
+    var tcpDiscard: [String] = []
+
+    @Option(help: ArgumentHelp("Run an HTTP/1.1 server on this port; may be repeated.", valueName: "port"))
+    var http: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "The directory --http serves (default: a built-in page and /bytes/N).", valueName: "dir"))
+    var root: String?
 
     @Flag(help: "Print every trace event of the stack to stderr.")
     var trace = false
@@ -73,6 +85,23 @@ struct ServeCommand: ParsableCommand {
         var apps: [any HostApplication] = []
         for text in udpEcho {
             apps.append(UDPEchoApplication(port: try Parse.integer(text, "--udp-echo", in: 1...65535)))
+        }
+        for text in tcpEcho {
+            apps.append(TCPEchoApplication(port: try Parse.integer(text, "--tcp-echo", in: 1...65535)))
+        }
+        for text in tcpDiscard {
+            apps.append(TCPDiscardApplication(port: try Parse.integer(text, "--tcp-discard", in: 1...65535)))
+        }
+        var resolvedRoot: String?
+        if let root {
+            guard !http.isEmpty else { throw ToolFailure("--root needs --http PORT") }
+            switch HTTPServerApplication.resolveRoot(root) {
+            case .success(let r): resolvedRoot = r
+            case .failure(let e): throw ToolFailure("invalid --root: \(e.message)")
+            }
+        }
+        for text in http {
+            apps.append(HTTPServerApplication(port: try Parse.integer(text, "--http", in: 1...65535), root: resolvedRoot))
         }
         return apps
     }

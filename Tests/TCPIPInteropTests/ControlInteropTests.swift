@@ -5,7 +5,7 @@ import Testing
 @Suite(
     "Control protocol against the Linux kernel",
     .enabled(if: InteropEnvironment.isAvailable, "needs root, iproute2, python3, /dev/net/tun and the tcpip binary"),
-    .timeLimit(.minutes(2))
+    .timeLimit(.minutes(5))
 )
 struct ControlInteropTests {
     /// socket, bind, sendto, recvfrom, netstat, stats and close with a python3 UDP server on

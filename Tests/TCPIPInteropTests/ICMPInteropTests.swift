@@ -6,7 +6,7 @@ import Testing
     "ICMP echo with the Linux kernel",
     .enabled(if: InteropEnvironment.isAvailable, "needs root, iproute2, python3, /dev/net/tun and the tcpip binary"),
     .enabled(if: InteropEnvironment.hasPing, "needs ping (iputils-ping)"),
-    .timeLimit(.minutes(2))
+    .timeLimit(.minutes(5))
 )
 struct ICMPInteropTests {
     /// Linux's ping gets every reply, intact, for payloads from 0 bytes to 4000 (which is

@@ -7,7 +7,7 @@ import Testing
     "Malformed frames from the Linux side",
     .enabled(if: InteropEnvironment.isAvailable, "needs root, iproute2, python3, /dev/net/tun and the tcpip binary"),
     .enabled(if: InteropEnvironment.hasPing, "needs ping (iputils-ping)"),
-    .timeLimit(.minutes(3))
+    .timeLimit(.minutes(5))
 )
 struct MalformedFrameSweepTests {
     /// A python3 AF_PACKET socket on tap0 sends 5000 seeded malformed frames (truncated and

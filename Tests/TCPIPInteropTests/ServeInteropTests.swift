@@ -5,7 +5,7 @@ import Testing
 @Suite(
     "tcpip serve",
     .enabled(if: InteropEnvironment.isAvailable, "needs root, iproute2, python3, /dev/net/tun and the tcpip binary"),
-    .timeLimit(.minutes(2))
+    .timeLimit(.minutes(5))
 )
 struct ServeInteropTests {
     /// The `--pcap` file of a session with ARP, ICMP echo, UDP (fragmented too) and an ICMP

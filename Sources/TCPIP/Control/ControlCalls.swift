@@ -85,26 +85,33 @@ struct ControlCalls: Sendable {
         return []
     }
 
+    /// `listen`: a passive OPEN with room for `backlog` (default 128) completed connections.
     func listen(_ r: ControlRequest) throws(Errno) -> Results {
         let fd = try r.fd()
-        _ = try r.optionalInt("backlog")
-        try requireStream(fd, "listen")
+        let backlog = try r.optionalInt("backlog") ?? 128
+        try host.perform { stack, _ in stack.listen(fd, backlog: backlog) }.get()
         return []
     }
 
+    /// `accept`: waits up to `timeout_ms` for a completed connection.
     func accept(_ r: ControlRequest) throws(Errno) -> Results {
         let fd = try r.fd()
-        _ = try r.timeout()
+        let timeout = try r.timeout()
         try requireStream(fd, "accept")
-        return []
+        let a = try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout) { stack, effects in
+            stack.accept(fd, into: &effects)
+        }.get()
+        return [("fd", .int(Int(a.fd))), ("address", .string(a.address.description)), ("port", .int(Int(a.port)))]
     }
 
+    /// `connect`: a stream socket's handshake, waited for up to `timeout_ms` (then
+    /// `EINPROGRESS` while it carries on); a datagram socket's default peer.
     func connect(_ r: ControlRequest) throws(Errno) -> Results {
         let fd = try r.fd()
         let address = try r.address()
         let port = try r.port()
-        _ = try r.timeout()
-        try host.perform { stack, effects in stack.connect(fd, address: address, port: port, into: &effects) }.get()
+        let timeout = try r.timeout()
+        try host.streamConnect(fd: fd, address: address, port: port, timeout: timeout).get()
         return []
     }
 
@@ -130,21 +137,23 @@ struct ControlCalls: Sendable {
         return [("bytes", .int(n))]
     }
 
-    /// `recv` (`data`, `eof`) and `recvfrom` (`data`, `address`, `port`) on a datagram socket.
+    /// `recv` (`data`, `eof`) on any socket, and `recvfrom` (`data`, `address`, `port`) on a
+    /// datagram socket.
     func receive(_ r: ControlRequest, from: Bool) throws(Errno) -> Results {
         let fd = try r.fd()
         let max = try r.count("max")
         let timeout = try r.timeout()
+        if !from {
+            // A datagram socket has no end of stream: `eof` stays false there.
+            let d = try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout) { stack, effects in
+                stack.receive(fd, max: max, into: &effects)
+            }.get()
+            return [("data", .base64(d.bytes)), ("eof", .bool(d.eof))]
+        }
         let d = try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout) { stack, _ in
             stack.receiveFrom(fd, max: max)
         }.get()
-        if from {
-            return [
-                ("data", .base64(d.bytes)), ("address", .string(d.address.description)), ("port", .int(Int(d.port))),
-            ]
-        }
-        // A datagram socket has no end of stream.
-        return [("data", .base64(d.bytes)), ("eof", .bool(false))]
+        return [("data", .base64(d.bytes)), ("address", .string(d.address.description)), ("port", .int(Int(d.port)))]
     }
 
     func shutdown(_ r: ControlRequest) throws(Errno) -> Results {
@@ -157,9 +166,11 @@ struct ControlCalls: Sendable {
         return []
     }
 
+    /// `close`: a positive `SO_LINGER` blocks it until our FIN is acknowledged or the linger
+    /// time passes, as on POSIX.
     func close(_ r: ControlRequest) throws(Errno) -> Results {
         let fd = try r.fd()
-        try host.perform { stack, effects in stack.close(fd, into: &effects) }.get()
+        try host.streamClose(fd: fd).get()
         return []
     }
 
@@ -275,14 +286,45 @@ struct ControlCalls: Sendable {
 
     // MARK: - Looking inside
 
+    /// `info`: a stream socket's control block (RFC 9293 §3.3.1 names, absolute sequence
+    /// numbers); `state: null` for a datagram socket.
     func info(_ r: ControlRequest) throws(Errno) -> Results {
         let fd = try r.fd()
-        let type = host.perform { stack, _ in stack.socketType(fd) }
-        switch type {
-        case nil: throw Errno.EBADF.with("descriptor \(fd) is not an open socket")
-        case .dgram: return [("state", .null)]
-        case .stream: throw Errno.EOPNOTSUPP.with("stream sockets are not supported yet")
-        }
+        guard let i = try host.perform({ stack, _ in stack.tcpInfo(fd) }).get() else { return [("state", .null)] }
+        var results: Results = [
+            ("state", .string(i.state.name)),
+            ("snd_una", .int(Int(i.sndUna))),
+            ("snd_nxt", .int(Int(i.sndNxt))),
+            ("snd_wnd", .int(i.sndWnd)),
+            ("rcv_nxt", .int(Int(i.rcvNxt))),
+            ("rcv_wnd", .int(i.rcvWnd)),
+            ("iss", .int(Int(i.iss))),
+            ("irs", .int(Int(i.irs))),
+            ("mss", .int(i.mss)),
+            ("srtt_us", .int(i.srttMicroseconds.map { Int($0) })),
+            ("rttvar_us", .int(Int(i.rttvarMicroseconds))),
+            ("rto_us", .int(Int(i.rtoMicroseconds))),
+            ("cwnd", .int(i.cwnd)),
+            ("ssthresh", .int(i.ssthresh)),
+            ("retransmits_total", .int(i.retransmitsTotal)),
+            ("backoff", .int(i.backoff)),
+            (
+                "options",
+                .object([
+                    (
+                        "wscale",
+                        i.windowScale.map { .object([("send", .int($0.send)), ("receive", .int($0.receive))]) } ?? .null
+                    ),
+                    ("sack", .bool(i.sack)),
+                    ("timestamps", .bool(i.timestamps)),
+                ])
+            ),
+            ("send_queue", .int(i.sendQueue)),
+            ("recv_queue", .int(i.receiveQueue)),
+            ("fin_acked", .bool(i.finAcknowledged)),
+        ]
+        if let q = i.acceptQueue { results.append(("accept_queue", .int(q))) }
+        return results
     }
 
     func netstat() -> Results {
@@ -313,13 +355,13 @@ struct ControlCalls: Sendable {
         }
     }
 
-    /// `listen` and `accept` need a stream socket: `EBADF` for no socket, `EOPNOTSUPP` for a
-    /// datagram socket (as Linux answers).
+    /// `accept` needs a stream socket: `EBADF` for no socket, `EOPNOTSUPP` for a datagram
+    /// socket (as Linux answers).
     func requireStream(_ fd: Int32, _ call: String) throws(Errno) {
         switch host.perform({ stack, _ in stack.socketType(fd) }) {
         case nil: throw Errno.EBADF.with("descriptor \(fd) is not an open socket")
         case .dgram: throw Errno.EOPNOTSUPP.with("\(call) needs a stream socket; descriptor \(fd) is a datagram socket")
-        case .stream: throw Errno.EOPNOTSUPP.with("stream sockets are not supported yet")
+        case .stream: return
         }
     }
 }

@@ -152,8 +152,8 @@ struct ControlRequest {
 }
 
 /// A JSON value to send, with object members in the order given (so every response starts
-/// with `"ok"`).
-enum JSONValue: Sendable {
+/// with `"ok"`); `ControlClient` builds its requests from it too.
+public enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -163,14 +163,14 @@ enum JSONValue: Sendable {
     case object([(String, JSONValue)])
 
     /// A string, or null.
-    static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+    public static func string(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
     /// An integer, or null.
-    static func int(_ i: Int?) -> JSONValue { i.map { .int($0) } ?? .null }
+    public static func int(_ i: Int?) -> JSONValue { i.map { .int($0) } ?? .null }
     /// Bytes, base64-encoded.
-    static func base64(_ bytes: [UInt8]) -> JSONValue { .string(Data(bytes).base64EncodedString()) }
+    public static func base64(_ bytes: [UInt8]) -> JSONValue { .string(Data(bytes).base64EncodedString()) }
 
     /// The value as compact JSON text, on one line.
-    var serialized: String {
+    public var serialized: String {
         var out = ""
         write(to: &out)
         return out

@@ -260,7 +260,19 @@ extension Stack {
     mutating func notifyUnreachable(_ owner: PacketOwner, effects: inout Effects) {
         switch owner {
         case .none: break
-        case .socket(let fd): socketError(fd: fd, .EHOSTUNREACH.with("no ARP reply from the next hop"), effects: &effects)
+        case .socket(let fd):
+            let error = Errno.EHOSTUNREACH.with("no ARP reply from the next hop")
+            if let s = sockets[fd], s.type == .stream, let slot = s.tcp.connection, tcp.slots[slot]?.state == .synSent {
+                // A connection being set up fails at once, as on Linux (ip_link_failure sends
+                // itself ICMP host unreachable, which tcp_v4_err treats as fatal in SYN-SENT;
+                // RFC 1122 §4.2.3.9 lets the error abort an opening connection): connect
+                // answers EHOSTUNREACH instead of retrying SYNs into the void until ETIMEDOUT.
+                var c = tcp.slots[slot].take()!
+                tcpAbort(&c, error: error, sendReset: false, effects: &effects)
+                tcpStore(c, slot: slot, effects: &effects)
+            } else {
+                socketError(fd: fd, error, effects: &effects)
+            }
         case .echo(let id, let seq):
             effects.events.append(.echoFailed(identifier: id, sequence: seq, error: .EHOSTUNREACH))
         }

@@ -249,6 +249,10 @@ extension Stack {
             if option == .soSndBuf { c.sendBuffer.setCapacity(s.options.sendBuffer) }
             if c.keepAlive && c.keepaliveAt == nil && c.state.isSynchronized {
                 c.keepaliveAt = now.adding(nanoseconds: c.keepIdle)
+            } else if c.keepAlive && option == .tcpKeepIdle && c.state.isSynchronized {
+                // A new idle time applies to the running timer, counted from the last segment
+                // received (as Linux's tcp_sock_set_keepidle).
+                c.keepaliveAt = max(now, c.lastSegmentAt.adding(nanoseconds: c.keepIdle))
             }
             tcp.slots[slot] = c
             var e = Effects()

@@ -58,9 +58,13 @@ struct CongestionControl {
         recover = highestSent
     }
 
-    /// RTO expired (RFC 5681 (4) and §3.1 "loss window" of one segment).
-    mutating func onTimeout(flightSize: Int) {
+    /// RTO expired (RFC 5681 (4) and §3.1 "loss window" of one segment). RFC 6582 §3.2 (6):
+    /// "After a retransmit timeout, record the highest sequence number transmitted in the
+    /// variable recover", so duplicate ACKs for data sent before the timeout do not start a
+    /// fast retransmit.
+    mutating func onTimeout(flightSize: Int, highestSent: SequenceNumber) {
         reduceThreshold(flightSize: flightSize)
+        recover = highestSent
         cwnd = mss
         duplicateAcks = 0
         inFastRecovery = false

@@ -162,12 +162,15 @@ extension Stack {
     /// §4.2.3.9): hard errors fail a connection that is still being set up; in a synchronized
     /// state they are soft; fragmentation-needed lowers the MSS (RFC 1191).
     mutating func tcpICMPError(
-        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16, type: UInt8,
-        code: UInt8, nextHopMTU: UInt16, effects: inout Effects
+        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16,
+        sequence: SequenceNumber, type: UInt8, code: UInt8, nextHopMTU: UInt16, effects: inout Effects
     ) {
         let tuple = TCPFourTuple(
             localAddress: localAddress, localPort: localPort, remoteAddress: remoteAddress, remotePort: remotePort)
-        guard let slot = tcp.byTuple[tuple] else { return drop(.icmpErrorUnmatched) }
+        guard let slot = tcp.byTuple[tuple], let c0 = tcp.slots[slot] else { return drop(.icmpErrorUnmatched) }
+        // RFC 5927 §4.1: the quoted segment must be one in flight, SND.UNA =< SEG.SEQ < SND.NXT;
+        // anything else is stale or forged (Linux counts it as OutOfWindowIcmps).
+        guard c0.sndUna <= sequence && sequence < c0.sndMax else { return drop(.icmpErrorUnmatched) }
         var c = tcp.slots[slot].take()!
         defer { tcpStore(c, slot: slot, effects: &effects) }
         counters.count(.icmpErrorsToSockets)

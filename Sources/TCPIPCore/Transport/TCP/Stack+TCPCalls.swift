@@ -252,6 +252,9 @@ extension Stack {
         return withConnection(fd, effects: &effects) { stack, c, effects in
             if let e = c.pendingError {
                 c.pendingError = nil
+                // The error is reported once, to whichever call comes first (Linux's sk_err):
+                // a later read sees the end of the stream.
+                if c.resetError != nil { c.resetReported = true }
                 return .failure(e)
             }
             switch c.state {
@@ -362,7 +365,9 @@ extension Stack {
     mutating func tcpWindowUpdate(_ c: inout TCPConnection, effects: inout Effects) {
         guard c.state.isSynchronized, c.state != .timeWait else { return }
         let offered = Swift.max(0, c.rcvAdvertised - c.rcvNxt)
-        let available = c.receiveWindow
+        // Only what the window field can carry counts: without window scaling a buffer above
+        // 64 KiB never shows in the window (RFC 7323 §2.2), so reading from it opens nothing.
+        let available = Swift.min(c.receiveWindow, 65535 << c.rcvWindowShift)
         let step = Swift.min(c.receiveBuffer.capacity / 2, 2 * c.advertisedMSS)
         if available - offered >= step {
             c.ackNow = true

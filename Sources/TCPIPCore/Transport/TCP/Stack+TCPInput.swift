@@ -148,6 +148,9 @@ extension Stack {
             if acceptable {
                 dataEnd = 0
                 flags.remove(.fin)
+                // The data is still "not acceptable": answer it with an ACK that carries the
+                // window (a zero-window probe must be answered, RFC 9293 §3.8.6.1).
+                c.ackNow = true
             }
         } else {
             acceptable = seq.isInWindow(start: c.rcvNxt, length: window)
@@ -238,6 +241,8 @@ extension Stack {
             c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
             c.sndWl1 = seq
             c.sndWl2 = seg.ack
+            // RFC 6298 (5.7): after the SYN,ACK timed out, RTO is 3 s once data flows.
+            if c.retransmits > 0 { c.rtt.reinitializeAfterSYNTimeout() }
             tcpSetState(&c, .established, effects: &effects)
             tcpEstablished(&c, effects: &effects)
         }
@@ -334,6 +339,9 @@ extension Stack {
             if c.sndNxt < c.sndUna { c.sndNxt = c.sndUna }
             tcpRTTSample(&c, seg, acked: seg.ack)
             c.retransmitAt = nil
+            // RFC 6298 (5.7): "If the timer expires awaiting the ACK of a SYN segment ... the RTO
+            // MUST be re-initialized to 3 seconds when data transmission begins".
+            if c.retransmits > 0 { c.rtt.reinitializeAfterSYNTimeout() }
             c.retransmits = 0
             tcpSetState(&c, .established, effects: &effects)
             tcpEstablished(&c, effects: &effects)
@@ -402,7 +410,11 @@ extension Stack {
                     c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
                 }
             } else {
-                c.cc.onNewAck(acked: acked)
+                // RFC 5681 §3.1: cwnd grows for ACKs of new data; the ACK of our SYN is not one.
+                c.cc.onNewAck(acked: dataAcked)
+                // Keep `recover` within 2^31 of SND.UNA so the modular comparison with it stays
+                // right on long connections; once passed it only needs to stay below the ACKs.
+                if c.cc.recover < c.sndUna - 1 { c.cc.recover = c.sndUna - 1 }
             }
             // RFC 6298 (5.2)/(5.3): all acknowledged → stop the timer, else restart it.
             c.retransmitAt = c.sndUna == c.sndMax ? nil : now.adding(nanoseconds: c.rtt.rto)
@@ -458,8 +470,13 @@ extension Stack {
         if c.timestamps, let ts = seg.header.options.timestamps, ts.echoReply != 0, c.retransmits == 0 {
             let ms = Int64(Int32(bitPattern: tcpTimestamp(c) &- ts.echoReply))
             if ms >= 0 {
-                c.rtt.sample(max(ms, 0) * 1_000_000 + 500_000)
+                // RFC 7323 §4.1: timestamp ticks (1 ms here), counted as half a tick more.
+                let rtt = max(ms, 0) * 1_000_000 + 500_000
+                c.rtt.sample(rtt)
                 c.rttSequence = nil
+                // Traced like the timed-segment sample below: with timestamps on (the default)
+                // this is the only path, and RFC 6298 measurements would otherwise go unseen.
+                trace(.tcpRTTMeasured(local: c.tuple.localPort, rtt: rtt, rto: c.rtt.rto))
                 return
             }
         }

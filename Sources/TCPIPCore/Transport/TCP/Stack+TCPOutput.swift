@@ -3,7 +3,8 @@ extension Stack {
     /// segments of at most the MSS within min(send window, cwnd), delayed by Nagle's algorithm
     /// (RFC 896, RFC 9293 §3.7.4) unless TCP_NODELAY, with sender-side silly window avoidance
     /// (RFC 9293 §3.8.6.2.1); then our FIN after the last byte; then a pure ACK if one is owed.
-    mutating func tcpOutput(_ c: inout TCPConnection, effects: inout Effects) {
+    /// `overrideSWS`: the persist timer fired with data held by the SWS rules: send what fits.
+    mutating func tcpOutput(_ c: inout TCPConnection, overrideSWS: Bool = false, effects: inout Effects) {
         switch c.state {
         case .established, .closeWait, .finWait1, .closing, .lastAck:
             break
@@ -33,6 +34,9 @@ extension Stack {
                     send = true
                 } else if c.maxSndWnd > 0 && length >= c.maxSndWnd / 2 {
                     // SWS avoidance: at least half the largest window the peer offered.
+                    send = true
+                } else if overrideSWS && offset == 0 {
+                    // RFC 9293 §3.8.6.2.1 (d): the override timeout occurred.
                     send = true
                 }
             }
@@ -65,8 +69,11 @@ extension Stack {
             sent += 1
             if fin { break }
         }
-        // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1).
-        if c.unsentBytes > 0 && c.sndWnd == 0 && c.sndUna == c.sndMax && c.persistAt == nil {
+        // Zero window with data waiting and nothing in flight: probe (RFC 9293 §3.8.6.1). A
+        // window too small for the SWS rules is the same case: the persist timer is then the
+        // override timeout of §3.8.6.2.1 (as Linux arms its probe timer), else the data could
+        // wait forever for a window update the peer has no reason to send.
+        if c.unsentBytes > 0 && c.sndUna == c.sndMax && c.persistAt == nil {
             c.retransmitAt = nil
             c.persistAt = now.adding(nanoseconds: tcpPersistInterval(c))
         }

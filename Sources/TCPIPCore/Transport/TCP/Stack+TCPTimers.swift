@@ -46,7 +46,7 @@ extension Stack {
                 c.persistBackoff += 1
                 c.persistAt = now.adding(nanoseconds: tcpPersistInterval(c))
             } else {
-                tcpOutput(&c, effects: &effects)
+                tcpOutput(&c, overrideSWS: true, effects: &effects)
             }
         }
         if let t = c.delayedAckAt, t <= now {
@@ -71,7 +71,15 @@ extension Stack {
         case .synReceived: limit = configuration.tcp.synAckRetries
         default: limit = configuration.tcp.retries
         }
+        // The peer shrank its window to zero with data outstanding: our retransmissions are now
+        // its window probes, and while it answers them the connection stays open (RFC 1122
+        // §4.2.2.17: "As long as the receiving TCP continues to send acknowledgments in response
+        // to the probe segments, the sending TCP MUST allow the connection to stay open"). As
+        // Linux's tcp_retransmit_timer: give up only when nothing came for the largest RTO, and
+        // never keep an orphan this way.
+        let zeroWindowProbe = c.sndWnd == 0 && c.state.isSynchronized && c.fd != nil
         var expired = c.retransmits >= limit
+        if zeroWindowProbe && now.nanoseconds(since: c.lastSegmentAt) <= configuration.tcp.maxRTO { expired = false }
         if c.userTimeout > 0 && c.retransmits > 0 && now.nanoseconds(since: c.lastSegmentAt) >= c.userTimeout {
             expired = true
         }
@@ -81,7 +89,9 @@ extension Stack {
                 tcpDetachFromListener(&c)
                 tcpSetState(&c, .closed, effects: &effects)
             } else {
-                tcpAbort(&c, error: .ETIMEDOUT, sendReset: c.state != .synSent, effects: &effects)
+                // RFC 9293 §3.10.8 / RFC 1122 §4.2.3.5: the connection is closed and the user told;
+                // no RST goes to a peer that does not answer (Linux's tcp_write_err sends none).
+                tcpAbort(&c, error: .ETIMEDOUT, sendReset: false, effects: &effects)
             }
             return
         }
@@ -97,10 +107,15 @@ extension Stack {
             tcpSendSYN(&c, effects: &effects)
             c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
         default:
-            c.cc.onTimeout(flightSize: c.flightSize)
+            c.cc.onTimeout(flightSize: c.flightSize, highestSent: c.sndMax)
             // Go back to SND.UNA and send again from there.
             c.sndNxt = c.sndUna
-            tcpOutput(&c, effects: &effects)
+            if zeroWindowProbe {
+                // Past the zero window: the first segment again is the probe (RFC 9293 §3.8.6.1).
+                tcpRetransmitFirst(&c, effects: &effects)
+            } else {
+                tcpOutput(&c, effects: &effects)
+            }
             c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
         }
     }

@@ -124,6 +124,9 @@ struct TCPConnection {
         self.advertisedMSS = advertisedMSS
         self.rtt = rtt
         cc = CongestionControl(mss: 536, initialWindowSegments: initialWindowSegments)
+        // RFC 6582 §3.2 (1): "recover" starts at the initial send sequence number (not 0, which
+        // compares above half of all ISSs in modular order and would block fast retransmit).
+        cc.recover = iss
     }
 
     /// Bytes sent and not yet acknowledged (the FIN counts one).

@@ -56,7 +56,7 @@ struct TCPScenario {
     var now: Instant = .zero
     /// TCP segments the stack sent and the test has not taken yet.
     var output: [Segment] = []
-    /// Other frames (ARP, ICMP) the stack sent.
+    /// Other frames (ARP, ICMP) the stack sent. ARP requests for the peer are answered at once.
     var otherFrames: [Decoded] = []
     var events: [SocketEvent] = []
 
@@ -168,10 +168,18 @@ struct TCPScenario {
         effects.frames.forEach { _, frame in frames.append(Array(frame)) }
         events.append(contentsOf: effects.events)
         effects.removeAll()
+        var arpReplies: [[UInt8]] = []
         for frame in frames {
             guard let d = Decoded(frame) else {
                 Issue.record("the stack sent a frame the parsers reject")
                 continue
+            }
+            if let arp = d.arp, d.isARPRequest, arp.targetIP == Self.peerIP {
+                // The stack re-validates the peer's entry now and then (RFC 1122 §2.3.2.1).
+                arpReplies.append(
+                    Build.arp(
+                        ARPOperation.reply, senderMAC: Self.peerMAC, senderIP: Self.peerIP, targetMAC: Self.localMAC,
+                        targetIP: Self.localIP))
             }
             guard let ip = d.ip, ip.protocol == IPProtocol.tcp, !ip.isFragment else {
                 otherFrames.append(d)
@@ -179,7 +187,9 @@ struct TCPScenario {
             }
             #expect(ip.source == Self.localIP && ip.destination == Self.peerIP)
             let transport = Array(d.ipPacket[ip.headerLength...])
-            let parsed = transport.withUnsafeBytes { TCPHeader.parse($0, source: ip.source, destination: ip.destination) }
+            let parsed = transport.withUnsafeBytes {
+                TCPHeader.parse($0, source: ip.source, destination: ip.destination)
+            }
             guard case .success(let h) = parsed else {
                 Issue.record("the stack sent a TCP segment the parser rejects: \(parsed)")
                 continue
@@ -190,6 +200,7 @@ struct TCPScenario {
                     ack: h.acknowledgmentNumber, flags: h.flags, window: h.window, options: h.options,
                     payload: Array(transport[h.dataOffset...])))
         }
+        for reply in arpReplies { receive(reply) }
     }
 
     // MARK: Expectations
@@ -206,7 +217,8 @@ struct TCPScenario {
             return segments.first
         }
         let s = segments[0]
-        Self.check(s, seq: seq, ack: ack, flags: flags, window: window, length: length, at: time, comment, sourceLocation)
+        Self.check(
+            s, seq: seq, ack: ack, flags: flags, window: window, length: length, at: time, comment, sourceLocation)
         return s
     }
 
@@ -219,7 +231,9 @@ struct TCPScenario {
         if let ack { #expect(s.ack == ack, "ack \(comment) in \(s)", sourceLocation: sourceLocation) }
         if let flags { #expect(s.flags == flags, "flags \(comment) in \(s)", sourceLocation: sourceLocation) }
         if let window { #expect(s.window == window, "window \(comment) in \(s)", sourceLocation: sourceLocation) }
-        if let length { #expect(s.payload.count == length, "length \(comment) in \(s)", sourceLocation: sourceLocation) }
+        if let length {
+            #expect(s.payload.count == length, "length \(comment) in \(s)", sourceLocation: sourceLocation)
+        }
         if let time { #expect(s.time == time, "time \(comment) in \(s)", sourceLocation: sourceLocation) }
     }
 
@@ -250,7 +264,9 @@ struct TCPScenario {
     }
 
     /// `connect` from `localPort` (bound first when given) to the peer's `port`.
-    mutating func connect(port: UInt16 = 40000, localPort: UInt16? = 50000, options: (Int32, inout Stack) -> Void = { _, _ in })
+    mutating func connect(
+        port: UInt16 = 40000, localPort: UInt16? = 50000, options: (Int32, inout Stack) -> Void = { _, _ in }
+    )
         -> Int32
     {
         let fd = socket()
