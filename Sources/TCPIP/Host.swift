@@ -277,7 +277,9 @@ public final class Host: @unchecked Sendable {
             // produce new ones, handled on the next turn.
             var events = spareEvents
             swap(&events, &effects.events)
-            for e in events {
+            for (i, e) in events.enumerated() {
+                // The core reports a socket once per segment; one report per batch is enough.
+                if i > 0 && events[i - 1] == e { continue }
                 for o in observers { o(e) }
                 for app in applications { app.handle(e, stack: &stack, effects: &effects) }
             }

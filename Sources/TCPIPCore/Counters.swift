@@ -26,28 +26,11 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
     case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited
 
     /// The layer the reason belongs to.
-    public var layer: Layer {
-        let n = Self.caseNames[rawValue]
-        for l in Layer.allCases where n.hasPrefix(l.rawValue) { return l }
-        return .link
-    }
+    public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }
 
     /// The reason's `stats` key: the case name without its layer, in snake case
     /// (`ipBadChecksum` → `bad_checksum`).
-    public var name: String {
-        let n = Self.caseNames[rawValue]
-        let rest = n.dropFirst(layer.rawValue.count)
-        var out = ""
-        for (i, ch) in rest.enumerated() {
-            if ch.isUppercase {
-                if i > 0 { out.append("_") }
-                out.append(contentsOf: ch.lowercased())
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
-    }
+    public var name: String { StatName.split(Self.caseNames[rawValue]).name }
 
     private static let caseNames: [String] = allCases.map { String(describing: $0) }
 }
@@ -67,27 +50,10 @@ public enum Counter: Int, CaseIterable, Sendable {
     case tcpChallengeAcks, tcpKeepaliveProbes, tcpWindowProbes, tcpTimeouts
 
     /// The layer the counter belongs to.
-    public var layer: Layer {
-        let n = Self.caseNames[rawValue]
-        for l in Layer.allCases where n.hasPrefix(l.rawValue) { return l }
-        return .link
-    }
+    public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }
 
     /// The counter's `stats` key in snake case (`ipPacketsIn` → `packets_in`).
-    public var name: String {
-        let n = Self.caseNames[rawValue]
-        let rest = n.dropFirst(layer.rawValue.count)
-        var out = ""
-        for (i, ch) in rest.enumerated() {
-            if ch.isUppercase {
-                if i > 0 { out.append("_") }
-                out.append(contentsOf: ch.lowercased())
-            } else {
-                out.append(ch)
-            }
-        }
-        return out
-    }
+    public var name: String { StatName.split(Self.caseNames[rawValue]).name }
 
     private static let caseNames: [String] = allCases.map { String(describing: $0) }
 }
@@ -121,5 +87,25 @@ public struct Counters: Sendable {
     /// The drop counts of one layer as (reason name, value) pairs, in declaration order.
     public func drops(of layer: Layer) -> [(String, UInt64)] {
         DropReason.allCases.filter { $0.layer == layer }.map { ($0.name, drops[$0.rawValue]) }
+    }
+}
+
+/// Turns a counter's case name into its layer and `stats` key: the layer prefix is cut, the
+/// rest goes to snake case with acronyms kept whole (`tcpDuplicateSYN` → `tcp`,
+/// `duplicate_syn`; `tcpBadACKInSynSent` → `bad_ack_in_syn_sent`).
+enum StatName {
+    static func split(_ caseName: String) -> (layer: Layer, name: String) {
+        let layer = Layer.allCases.first { caseName.hasPrefix($0.rawValue) } ?? .link
+        let rest = Array(caseName.dropFirst(layer.rawValue.count))
+        var out = ""
+        for (i, ch) in rest.enumerated() {
+            if ch.isUppercase && i > 0 {
+                let prev = rest[i - 1]
+                let nextIsLower = i + 1 < rest.count && rest[i + 1].isLowercase
+                if prev.isLowercase || prev.isNumber || (prev.isUppercase && nextIsLower) { out.append("_") }
+            }
+            out.append(contentsOf: ch.lowercased())
+        }
+        return (layer, out)
     }
 }

@@ -92,8 +92,7 @@ extension Stack {
 
     /// Puts a connection back after an event, schedules its timers, and frees it once nothing
     /// refers to it.
-    mutating func tcpStore(_ c: TCPConnection, slot: Int, effects: inout Effects) {
-        var c = c
+    mutating func tcpStore(_ c: consuming TCPConnection, slot: Int, effects: inout Effects) {
         if c.state == .closed {
             if tcp.byTuple[c.tuple] == slot { tcp.byTuple[c.tuple] = nil }
             c.retransmitAt = nil

@@ -249,6 +249,8 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
+        // Linux answers EPIPE for a send on a stream socket that is not connected (or listens).
+        if let s = sockets[fd], s.tcp.connection == nil { return .failure(.EPIPE.with("socket is not connected")) }
         return withConnection(fd, effects: &effects) { stack, c, effects in
             if let e = c.pendingError {
                 c.pendingError = nil

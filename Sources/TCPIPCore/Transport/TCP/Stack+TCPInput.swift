@@ -420,10 +420,13 @@ extension Stack {
             c.retransmitAt = c.sndUna == c.sndMax ? nil : now.adding(nanoseconds: c.rtt.rto)
             c.persistBackoff = 0
             if let fd = c.fd, dataAcked > 0 { effects.events.append(.changed(fd: fd)) }
-        } else if ack == c.sndUna && dataLength == 0 && !seg.flags.contains(.fin) && window == c.sndWnd
-            && c.flightSize > 0
+        } else if ack == c.sndUna && dataLength == 0 && !seg.flags.contains(.fin) && c.flightSize > 0
+            && (window == c.sndWnd || tcpSACKsNewData(&c, seg))
         {
-            // RFC 5681 §2 "duplicate ACK"; (3.2) fast retransmit on the third, then inflate.
+            // RFC 5681 §2 "duplicate ACK"; with SACK, RFC 6675 §2 "DupAck": an ACK that SACKs
+            // data not SACKed before counts even when the window moved (a receiver whose
+            // application reads announces a new window on nearly every ACK).
+            // (3.2) fast retransmit on the third, then inflate.
             c.cc.duplicateAcks += 1
             counters.count(.tcpDuplicateAcksIn)
             if c.cc.inFastRecovery {
@@ -462,6 +465,23 @@ extension Stack {
             if c.finAcked { tcpSetState(&c, .closed, effects: &effects) }
         default: break
         }
+    }
+
+    /// True when the segment's SACK blocks cover data above everything SACKed before
+    /// (RFC 6675 §2 DupAck (b)); remembers the new highest SACKed sequence number.
+    mutating func tcpSACKsNewData(_ c: inout TCPConnection, _ seg: TCPSegment) -> Bool {
+        guard c.sack else { return false }
+        var new = false
+        for block in seg.header.options.sackBlocks {
+            let right = SequenceNumber(block.right)
+            // Only blocks about data in flight count (RFC 2018 §3; RFC 5961 spirit).
+            guard right > c.sndUna && right <= c.sndMax else { continue }
+            if right > c.highestSACKed || c.highestSACKed < c.sndUna {
+                c.highestSACKed = right
+                new = true
+            }
+        }
+        return new
     }
 
     /// An RTT sample from the timestamp echo or the timed segment (RFC 6298 §3 with Karn's

@@ -73,6 +73,8 @@ struct TCPConnection {
     var rttSequence: SequenceNumber?
     var rttStart = Instant.zero
     var cc: CongestionControl
+    /// The highest sequence number a SACK block from the peer has covered (RFC 6675 §2).
+    var highestSACKed = SequenceNumber(0)
     var retransmits = 0
     var retransmitsTotal = 0
 
@@ -118,6 +120,7 @@ struct TCPConnection {
         sndUna = iss
         sndNxt = iss
         sndMax = iss
+        highestSACKed = iss
         self.sendBuffer = SendBuffer(capacity: sendBuffer)
         self.receiveBuffer = ReceiveBuffer(capacity: receiveBuffer, maxRanges: maxRanges)
         mss = 536
