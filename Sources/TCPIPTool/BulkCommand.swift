@@ -52,10 +52,8 @@ struct BulkCommand: ParsableCommand {
         if let e = r.error { throw ToolFailure("bulk to \(to): \(e.name) (\(e.message))") }
         guard finished == .success else { throw ToolFailure("bulk to \(to): no EOF from the sink in time") }
         let secs = Double(r.end.nanoseconds(since: r.start)) / 1e9
-        Output.out(
-            String(
-                format: "bulk_gbps=%.3f bytes=%d secs=%.3f retransmits=%d", Double(r.bytes) * 8 / secs / 1e9, r.bytes,
-                secs, r.retransmits))
+        let gbps = String(format: "%.3f", Double(r.bytes) * 8 / secs / 1e9)
+        Output.out("bulk_gbps=\(gbps) bytes=\(r.bytes) secs=\(String(format: "%.3f", secs)) retransmits=\(r.retransmits)")
         return 0
     }
 }
