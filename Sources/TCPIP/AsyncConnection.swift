@@ -33,7 +33,10 @@ public final class AsyncConnection: Sendable {
     /// go unanswered or `timeout` (nil: without limit) passes first, `ECANCELED` when the task
     /// is cancelled; the socket is closed again on failure.
     public static func connect(
-        host: Host, address: IPv4Address, port: UInt16, timeout: Duration? = nil
+        host: Host,
+        address: IPv4Address,
+        port: UInt16,
+        timeout: Duration? = nil
     ) async throws(Errno) -> AsyncConnection {
         let fd = try await host.performAsync { stack, effects in
             stack.socket(.stream).flatMap { fd in
@@ -45,8 +48,12 @@ public final class AsyncConnection: Sendable {
             }
         }.get()
         let outcome = await host.callAsync(
-            timeout: timeout.map(DatagramSocket.nanoseconds), StreamOperations.connectOutcome(fd: fd, address: address, port: port))
-        let result = outcome ?? .failure(Task.isCancelled ? Host.interrupted : .ETIMEDOUT.with("no connection within the timeout"))
+            timeout: timeout.map(DatagramSocket.nanoseconds),
+            StreamOperations.connectOutcome(fd: fd, address: address, port: port)
+        )
+        let result =
+            outcome
+            ?? .failure(Task.isCancelled ? Host.interrupted : .ETIMEDOUT.with("no connection within the timeout"))
         if case .failure(let e) = result {
             // Abandon the attempt; a connection that failed has nothing left to send.
             _ = try? await host.performAsync { stack, effects in
@@ -101,7 +108,10 @@ public final class AsyncConnection: Sendable {
             throw Host.interrupted
         }
         if case .linger(let seconds) = try step.get() {
-            _ = await host.callAsync(timeout: Int64(Swift.min(seconds, 1 << 30)) * 1_000_000_000, StreamOperations.lingerOver(fd: fd))
+            _ = await host.callAsync(
+                timeout: Int64(Swift.min(seconds, 1 << 30)) * 1_000_000_000,
+                StreamOperations.lingerOver(fd: fd)
+            )
             // Finish even when cancelled: the descriptor must not leak.
             let done = await host.callAsync(timeout: nil, cancellable: false, StreamOperations.finishClose(fd: fd))
             try (done ?? .success(())).get()
@@ -209,13 +219,19 @@ public final class AsyncListener: Sendable {
     /// `localAddress()`), with room for `backlog` completed connections. Fails with
     /// `EADDRINUSE` when the port is taken (`reuseAddress`: `SO_REUSEADDR`).
     public static func listen(
-        host: Host, address: IPv4Address = .any, port: UInt16, backlog: Int = 128, reuseAddress: Bool = false
+        host: Host,
+        address: IPv4Address = .any,
+        port: UInt16,
+        backlog: Int = 128,
+        reuseAddress: Bool = false
     ) async throws(Errno) -> AsyncListener {
         let fd = try await host.performAsync { stack, effects -> Result<Int32, Errno> in
             stack.socket(.stream).flatMap { fd in
                 var r: Result<Void, Errno> = .success(())
                 if reuseAddress { r = stack.setOption(fd, .soReuseAddr, 1) }
-                r = r.flatMap { stack.bind(fd, address: address, port: port) }.flatMap { stack.listen(fd, backlog: backlog) }
+                r = r.flatMap { stack.bind(fd, address: address, port: port) }.flatMap {
+                    stack.listen(fd, backlog: backlog)
+                }
                 if case .failure(let e) = r {
                     _ = stack.close(fd, into: &effects)
                     return .failure(e)

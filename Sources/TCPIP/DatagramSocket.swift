@@ -73,7 +73,8 @@ public final class DatagramSocket: Sendable {
     {
         let fd = fd
         return try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout.map(Self.nanoseconds)) {
-            stack, _ in stack.receiveFrom(fd, max: max)
+            stack,
+            _ in stack.receiveFrom(fd, max: max)
         }.get()
     }
 
@@ -111,7 +112,9 @@ extension Host {
     /// is returned at once. After `timeout` nanoseconds (nil: no limit; 0: one try) it gives
     /// `EAGAIN`.
     func callRetryingWhileBlocked<T: Sendable>(
-        fd: Int32, awaiting: Readiness, timeout: Int64?,
+        fd: Int32,
+        awaiting: Readiness,
+        timeout: Int64?,
         _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
     ) -> Result<T, Errno> {
         let result = call(timeout: timeout) { stack, effects -> Result<T, Errno>? in

@@ -111,7 +111,8 @@ public final class Host: @unchecked Sendable {
     /// Runs `attempt` on the owner thread, again after every socket event, until it returns a
     /// value or `timeout` nanoseconds pass (nil: no limit; 0: one try). Returns nil on timeout.
     public func call<R: Sendable>(
-        timeout: Int64?, _ attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?
+        timeout: Int64?,
+        _ attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?
     ) -> R? {
         let box = CallResult<R>()
         let w = Waiter(
@@ -120,7 +121,10 @@ public final class Host: @unchecked Sendable {
                 box.value = r
                 box.done.signal()
                 return true
-            }, timeout: timeout, expire: { box.done.signal() })
+            },
+            timeout: timeout,
+            expire: { box.done.signal() }
+        )
         requests.withLock { $0.append(w) }
         wake.signal()
         box.done.wait()
@@ -136,7 +140,8 @@ public final class Host: @unchecked Sendable {
     /// The non-blocking form of `call`, for async code: no thread waits for the answer.
     @discardableResult
     public func submit<R: Sendable>(
-        timeout: Int64?, attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?,
+        timeout: Int64?,
+        attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?,
         completion: @escaping @Sendable (R?) -> Void
     ) -> SubmittedCall {
         let call = SubmittedCall(host: self)
@@ -149,7 +154,10 @@ public final class Host: @unchecked Sendable {
                 guard let r = attempt(&stack, &effects) else { return false }
                 completion(r)
                 return true
-            }, timeout: timeout, expire: { completion(nil) })
+            },
+            timeout: timeout,
+            expire: { completion(nil) }
+        )
         requests.withLock { $0.append(w) }
         if running.load(ordering: .sequentiallyConsistent) {
             wake.signal()
@@ -173,7 +181,10 @@ public final class Host: @unchecked Sendable {
             attempt: { [self] stack, effects in
                 waiters.removeAll { $0.attempt(&stack, &effects) }
                 return true
-            }, timeout: 0, expire: {})
+            },
+            timeout: 0,
+            expire: {}
+        )
         requests.withLock { $0.append(sweep) }
         wake.signal()
     }
@@ -218,7 +229,10 @@ public final class Host: @unchecked Sendable {
         // Fail whatever still waits.
         for w in waiters { w.expire() }
         waiters.removeAll()
-        for w in requests.withLock({ r in defer { r.removeAll() }; return r }) { w.expire() }
+        for w in requests.withLock({ r in
+            defer { r.removeAll() }
+            return r
+        }) { w.expire() }
     }
 
     func takeRequests(now: Instant) {
@@ -263,7 +277,7 @@ public final class Host: @unchecked Sendable {
                 expireWaiters(now: now)
                 return
             }
-            effects.frames.forEach { _, frame in
+            effects.frames.forEachFrame { _, frame in
                 pcap?.write(frame: frame, at: now)
                 if faultPipe != nil {
                     faultPipe!.send(from: 0, frame: frame, now: now)

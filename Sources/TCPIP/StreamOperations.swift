@@ -44,11 +44,14 @@ enum StreamOperations {
     /// and `fd` lacks the `awaiting` readiness; an `EAGAIN` while `fd` has it (e.g. a read after
     /// `shutdown(.read)`) is the answer.
     static func blocking<T: Sendable>(
-        fd: Int32, awaiting: Readiness, _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
+        fd: Int32,
+        awaiting: Readiness,
+        _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
     ) -> Attempt<Result<T, Errno>> {
         { stack, effects in
             let r = body(&stack, &effects)
-            if case .failure(let e) = r, e == .EAGAIN, let ready = stack.readiness(fd), ready.isDisjoint(with: awaiting) {
+            if case .failure(let e) = r, e == .EAGAIN, let ready = stack.readiness(fd), ready.isDisjoint(with: awaiting)
+            {
                 return nil
             }
             return r
@@ -79,7 +82,9 @@ enum StreamOperations {
     /// shuts the sending side down and asks the caller to wait; otherwise it closes now.
     static func startClose(fd: Int32) -> Attempt<Result<CloseStep, Errno>> {
         { stack, effects in
-            guard let type = stack.socketType(fd) else { return .failure(.EBADF.with("descriptor \(fd) is not an open socket")) }
+            guard let type = stack.socketType(fd) else {
+                return .failure(.EBADF.with("descriptor \(fd) is not an open socket"))
+            }
             if type == .stream, case .success(let linger?) = stack.option(fd, .soLinger), linger > 0,
                 case .success(let info?) = stack.tcpInfo(fd), info.receiveQueue == 0
             {
@@ -158,7 +163,9 @@ extension Host {
     /// `submit` awaited: `attempt`'s value, or nil on timeout, when the host has stopped or
     /// (if `cancellable`) when the task is cancelled. No thread waits meanwhile.
     func callAsync<R: Sendable>(
-        timeout: Int64?, cancellable: Bool = true, _ attempt: @escaping StreamOperations.Attempt<R>
+        timeout: Int64?,
+        cancellable: Bool = true,
+        _ attempt: @escaping StreamOperations.Attempt<R>
     ) async -> R? {
         guard cancellable else {
             return await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
@@ -177,7 +184,9 @@ extension Host {
     }
 
     /// Runs `body` once on the owner thread, awaited.
-    func performAsync<R: Sendable>(_ body: @escaping @Sendable (inout Stack, inout Effects) -> R) async throws(Errno) -> R {
+    func performAsync<R: Sendable>(
+        _ body: @escaping @Sendable (inout Stack, inout Effects) -> R
+    ) async throws(Errno) -> R {
         guard let r = await callAsync(timeout: nil, { s, e in body(&s, &e) }) else { throw Self.interrupted }
         return r
     }
@@ -185,7 +194,9 @@ extension Host {
     /// An async blocking call (see `StreamOperations.blocking`): `EAGAIN` after `timeout`,
     /// `ECANCELED` when the task is cancelled.
     func blockingAsync<T: Sendable>(
-        fd: Int32, awaiting: Readiness, timeout: Int64?,
+        fd: Int32,
+        awaiting: Readiness,
+        timeout: Int64?,
         _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
     ) async -> Result<T, Errno> {
         if let r = await callAsync(timeout: timeout, StreamOperations.blocking(fd: fd, awaiting: awaiting, body)) {

@@ -46,7 +46,10 @@ public final class StreamSocket: Sendable {
     /// On failure the socket is closed again; a `timeout` that expires before the handshake
     /// completes aborts it and fails with `ETIMEDOUT`.
     public static func connect(
-        host: Host, address: IPv4Address, port: UInt16, timeout: Duration? = nil
+        host: Host,
+        address: IPv4Address,
+        port: UInt16,
+        timeout: Duration? = nil
     ) throws(Errno) -> StreamSocket {
         let socket = try StreamSocket(host: host)
         do {
@@ -64,7 +67,12 @@ public final class StreamSocket: Sendable {
 
     /// `listen(2)` on a new socket bound to `port` (0: an ephemeral port): see
     /// `StreamListener.init(host:address:port:backlog:reuseAddress:)`.
-    public static func listen(host: Host, address: IPv4Address = .any, port: UInt16, backlog: Int = 128)
+    public static func listen(
+        host: Host,
+        address: IPv4Address = .any,
+        port: UInt16,
+        backlog: Int = 128
+    )
         throws(Errno) -> StreamListener
     {
         try StreamListener(host: host, address: address, port: port, backlog: backlog)
@@ -83,7 +91,12 @@ public final class StreamSocket: Sendable {
     /// which fails with `EINPROGRESS` while the handshake carries on — call `connect` again
     /// for the outcome: `EALREADY` while it runs, success once connected, or the failure.
     public func connect(address: IPv4Address, port: UInt16, timeout: Duration? = nil) throws(Errno) {
-        let r = host.streamConnect(fd: fd, address: address, port: port, timeout: timeout.map(DatagramSocket.nanoseconds))
+        let r = host.streamConnect(
+            fd: fd,
+            address: address,
+            port: port,
+            timeout: timeout.map(DatagramSocket.nanoseconds)
+        )
         if case .failure(let e) = r, e == .EISCONN {
             // A repeated call after `EINPROGRESS`: the handshake has completed.
             return
@@ -98,8 +111,13 @@ public final class StreamSocket: Sendable {
     @discardableResult
     public func send(_ bytes: [UInt8], timeout: Duration? = nil) throws(Errno) -> Int {
         let fd = fd
-        return try host.callRetryingWhileBlocked(fd: fd, awaiting: .writable, timeout: timeout.map(DatagramSocket.nanoseconds)) {
-            stack, effects in bytes.withUnsafeBytes { stack.send(fd, $0, into: &effects) }
+        return try host.callRetryingWhileBlocked(
+            fd: fd,
+            awaiting: .writable,
+            timeout: timeout.map(DatagramSocket.nanoseconds)
+        ) {
+            stack,
+            effects in bytes.withUnsafeBytes { stack.send(fd, $0, into: &effects) }
         }.get()
     }
 
@@ -117,8 +135,13 @@ public final class StreamSocket: Sendable {
     public func read(max: Int = 65536, timeout: Duration? = nil) throws(Errno) -> [UInt8] {
         guard max > 0 else { throw Errno.EINVAL.with("read needs max > 0") }
         let fd = fd
-        return try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout.map(DatagramSocket.nanoseconds)) {
-            stack, effects in stack.receive(fd, max: max, into: &effects)
+        return try host.callRetryingWhileBlocked(
+            fd: fd,
+            awaiting: .readable,
+            timeout: timeout.map(DatagramSocket.nanoseconds)
+        ) {
+            stack,
+            effects in stack.receive(fd, max: max, into: &effects)
         }.get().bytes
     }
 
@@ -203,14 +226,20 @@ public final class StreamListener: Sendable {
     /// taken (`reuseAddress`: `SO_REUSEADDR`), `EADDRNOTAVAIL` when `address` is not the
     /// stack's; the socket is closed again on failure.
     public init(
-        host: Host, address: IPv4Address = .any, port: UInt16, backlog: Int = 128, reuseAddress: Bool = false
+        host: Host,
+        address: IPv4Address = .any,
+        port: UInt16,
+        backlog: Int = 128,
+        reuseAddress: Bool = false
     ) throws(Errno) {
         self.host = host
         fd = try host.perform { stack, effects -> Result<Int32, Errno> in
             stack.socket(.stream).flatMap { fd in
                 var r: Result<Void, Errno> = .success(())
                 if reuseAddress { r = stack.setOption(fd, .soReuseAddr, 1) }
-                r = r.flatMap { stack.bind(fd, address: address, port: port) }.flatMap { stack.listen(fd, backlog: backlog) }
+                r = r.flatMap { stack.bind(fd, address: address, port: port) }.flatMap {
+                    stack.listen(fd, backlog: backlog)
+                }
                 if case .failure(let e) = r {
                     _ = stack.close(fd, into: &effects)
                     return .failure(e)
@@ -224,8 +253,13 @@ public final class StreamListener: Sendable {
     /// without limit; zero: not at all) passes, then fails with `EAGAIN`.
     public func accept(timeout: Duration? = nil) throws(Errno) -> StreamSocket {
         let fd = fd
-        let r = try host.callRetryingWhileBlocked(fd: fd, awaiting: .readable, timeout: timeout.map(DatagramSocket.nanoseconds)) {
-            stack, effects in stack.accept(fd, into: &effects)
+        let r = try host.callRetryingWhileBlocked(
+            fd: fd,
+            awaiting: .readable,
+            timeout: timeout.map(DatagramSocket.nanoseconds)
+        ) {
+            stack,
+            effects in stack.accept(fd, into: &effects)
         }.get()
         return StreamSocket(host: host, fd: r.fd)
     }

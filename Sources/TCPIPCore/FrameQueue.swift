@@ -125,7 +125,9 @@ public struct FrameQueue: Sendable {
     @inlinable public var isBuilding: Bool { building }
 
     /// Calls `body` with each committed frame in order.
-    @inlinable public func forEach(_ body: (_ interface: Int, _ frame: UnsafeRawBufferPointer) throws -> Void) rethrows {
+    @inlinable public func forEachFrame(
+        _ body: (_ interface: Int, _ frame: UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
         try storage.withUnsafeBytes { buf in
             for r in records {
                 try body(r.interface, UnsafeRawBufferPointer(rebasing: buf[r.start..<r.end]))

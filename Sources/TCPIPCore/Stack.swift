@@ -40,19 +40,28 @@ public struct Stack {
         reassembly = Reassembly(configuration: configuration)
         sockets = SocketTable(limit: configuration.maxSockets)
         icmpLimiter = TokenBucket(
-            ratePerSecond: configuration.icmpErrorsPerSecond, burst: configuration.icmpErrorBurst)
+            ratePerSecond: configuration.icmpErrorsPerSecond,
+            burst: configuration.icmpErrorBurst
+        )
         nextIPIdentification = UInt16(truncatingIfNeeded: random.next())
         tcp = TCPTable(configuration: configuration.tcp, random: &random)
         for (i, iface) in interfaces.enumerated() {
             routes.add(.init(destination: iface.network, interface: i))
         }
         if let gw = configuration.gateway, let first = routes.lookup(gw) {
-            routes.add(.init(destination: IPv4Network(address: .any, prefixLength: 0), interface: first.interface, gateway: gw))
+            routes.add(
+                .init(destination: IPv4Network(address: .any, prefixLength: 0), interface: first.interface, gateway: gw)
+            )
         }
     }
 
     /// Feeds one received Ethernet frame into the stack.
-    public mutating func receive(frame: UnsafeRawBufferPointer, interface: Int, now: Instant, into effects: inout Effects) {
+    public mutating func receive(
+        frame: UnsafeRawBufferPointer,
+        interface: Int,
+        now: Instant,
+        into effects: inout Effects
+    ) {
         if now > self.now { self.now = now }
         linkInput(frame: frame, interface: interface, effects: &effects)
     }

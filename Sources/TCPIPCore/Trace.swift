@@ -64,7 +64,8 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .arpFailed(let t, let n): return "ARP: \(t) unreachable, \(n) queued datagram(s) dropped"
         case .ipFragmented(let id, let len, let n, let mtu):
             return "IP: datagram id \(id) of \(len) bytes split into \(n) fragments for MTU \(mtu)"
-        case .ipReassembled(let id, let len, let n): return "IP: datagram id \(id) reassembled from \(n) fragments, \(len) bytes"
+        case .ipReassembled(let id, let len, let n):
+            return "IP: datagram id \(id) reassembled from \(n) fragments, \(len) bytes"
         case .ipReassemblyTimedOut(let id, let s): return "IP: reassembly of datagram id \(id) from \(s) timed out"
         case .icmpErrorSent(let t, let c, let to): return "ICMP error type \(t) code \(c) sent to \(to)"
         case .icmpErrorDelivered(let fd, let e): return "ICMP error reported to socket \(fd) as \(e)"
@@ -72,12 +73,14 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .tcpStateChanged(let l, let r, let p, let from, let to): return "TCP :\(l)↔\(r):\(p) \(from) → \(to)"
         case .tcpConnectionClosed(let l, let r, let p): return "TCP :\(l)↔\(r):\(p) control block deleted"
         case .tcpListening(let fd, let p): return "TCP socket \(fd) listening on port \(p)"
-        case .tcpAcceptQueued(let fd, let r, let p): return "TCP connection from \(r):\(p) queued for accept on socket \(fd)"
+        case .tcpAcceptQueued(let fd, let r, let p):
+            return "TCP connection from \(r):\(p) queued for accept on socket \(fd)"
         case .tcpAccepted(let fd, let r, let p): return "TCP accept: connection from \(r):\(p) is descriptor \(fd)"
         case .tcpSegmentSent(let l, let seq, let ack, let f, let len, let w):
             return "TCP :\(l) sent \(f) seq \(seq) ack \(ack) len \(len) win \(w)"
         case .tcpRTTMeasured(let l, let rtt, let rto): return "TCP :\(l) RTT \(rtt / 1000) µs → RTO \(rto / 1000) µs"
-        case .tcpRetransmitTimeout(let l, let seq, let rto): return "TCP :\(l) RTO fired, resend from \(seq), next RTO \(rto / 1_000_000) ms"
+        case .tcpRetransmitTimeout(let l, let seq, let rto):
+            return "TCP :\(l) RTO fired, resend from \(seq), next RTO \(rto / 1_000_000) ms"
         case .tcpFastRetransmit(let l, let seq): return "TCP :\(l) three duplicate ACKs: fast retransmit of \(seq)"
         case .tcpWindowChanged(let l, let w): return "TCP :\(l) peer window now \(w) bytes"
         case .tcpWindowUpdate(let l, let w): return "TCP :\(l) window update: \(w) bytes free"

@@ -230,9 +230,7 @@ public struct SimulatedNetwork {
 
     /// Puts stack `i`'s frames on the wire and logs its events.
     private mutating func flush(_ fx: inout Effects, from i: Int) {
-        // swift-format-ignore: ReplaceForEachWithForLoop
-        // (`FrameQueue.forEach` walks the arena; the queue is not a Sequence.)
-        fx.frames.forEach { _, frame in send(frame, from: i) }
+        fx.frames.forEachFrame { _, frame in send(frame, from: i) }
         for e in fx.events { eventLog[i].append(LoggedEvent(time: now, event: e)) }
         fx.removeAll()
     }

@@ -10,7 +10,8 @@ import TCPIPDrivers
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Bulk TCP transfer between two stacks in memory: Gbit/s and CPU seconds.")
+        abstract: "Bulk TCP transfer between two stacks in memory: Gbit/s and CPU seconds."
+    )
 
     @Option(name: .long, help: "Bytes to transfer (suffixes K, M, G).")
     var size: String = "1G"
@@ -38,8 +39,17 @@ struct BenchCommand: ParsableCommand {
             let gbps = Double(bytes) * 8 / r.wall / 1e9
             print(
                 String(
-                    format: "MTU %5d: %.2f Gbit/s  wall %.2f s  CPU %.2f s (%.2f CPU-s/GiB)  segments %d  retransmits %d",
-                    m, gbps, r.wall, r.cpu, r.cpu / (Double(bytes) / Double(1 << 30)), r.segments, r.retransmits))
+                    format:
+                        "MTU %5d: %.2f Gbit/s  wall %.2f s  CPU %.2f s (%.2f CPU-s/GiB)  segments %d  retransmits %d",
+                    m,
+                    gbps,
+                    r.wall,
+                    r.cpu,
+                    r.cpu / (Double(bytes) / Double(1 << 30)),
+                    r.segments,
+                    r.retransmits
+                )
+            )
         }
     }
 
@@ -67,8 +77,11 @@ struct BenchCommand: ParsableCommand {
         func config(_ last: UInt8) -> StackConfiguration {
             var c = StackConfiguration(interfaces: [
                 Interface(
-                    name: "mem0", mac: MACAddress(0x02, 0, 0, 0, 0, last), mtu: mtu,
-                    network: IPv4Network(address: IPv4Address(10, 0, 0, last), prefixLength: 24))
+                    name: "mem0",
+                    mac: MACAddress(0x02, 0, 0, 0, 0, last),
+                    mtu: mtu,
+                    network: IPv4Network(address: IPv4Address(10, 0, 0, last), prefixLength: 24)
+                )
             ])
             c.tcp.sendBuffer = buffer
             c.tcp.receiveBuffer = buffer
@@ -99,12 +112,12 @@ struct BenchCommand: ParsableCommand {
             var progressed = false
             // Frames from A to B and from B to A, until both are quiet.
             if !fa.frames.isEmpty {
-                fa.frames.forEach { _, frame in b.receive(frame: frame, interface: 0, now: now, into: &fb) }
+                fa.frames.forEachFrame { _, frame in b.receive(frame: frame, interface: 0, now: now, into: &fb) }
                 fa.removeAll()
                 progressed = true
             }
             if !fb.frames.isEmpty {
-                fb.frames.forEach { _, frame in a.receive(frame: frame, interface: 0, now: now, into: &fa) }
+                fb.frames.forEachFrame { _, frame in a.receive(frame: frame, interface: 0, now: now, into: &fa) }
                 fb.removeAll()
                 progressed = true
             }
@@ -113,7 +126,10 @@ struct BenchCommand: ParsableCommand {
             if sfd == nil, case .success(let x) = b.accept(lfd, into: &fb) { sfd = x.fd }
             while sent < bytes {
                 let n = min(writeSize, bytes - sent)
-                guard case .success(let k) = chunk.withUnsafeBytes({ a.send(cfd, UnsafeRawBufferPointer(rebasing: $0[0..<n]), into: &fa) }), k > 0
+                guard
+                    case .success(let k) = chunk.withUnsafeBytes({
+                        a.send(cfd, UnsafeRawBufferPointer(rebasing: $0[0..<n]), into: &fa)
+                    }), k > 0
                 else { break }
                 sent += k
                 progressed = true
@@ -123,7 +139,9 @@ struct BenchCommand: ParsableCommand {
                 shut = true
             }
             if let sfd {
-                while case .success(let r) = sink.withUnsafeMutableBytes({ b.receive(sfd, to: $0, into: &fb) }), r.count > 0 {
+                while case .success(let r) = sink.withUnsafeMutableBytes({ b.receive(sfd, to: $0, into: &fb) }),
+                    r.count > 0
+                {
                     received += r.count
                     progressed = true
                 }
@@ -145,7 +163,10 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("transfer stopped after \(received) of \(bytes) bytes")
         }
         return Result(
-            wall: wall, cpu: cpu, segments: a.counters[.tcpSegmentsOut],
-            retransmits: a.counters[.tcpRetransmittedSegments])
+            wall: wall,
+            cpu: cpu,
+            segments: a.counters[.tcpSegmentsOut],
+            retransmits: a.counters[.tcpRetransmittedSegments]
+        )
     }
 }

@@ -12,7 +12,8 @@ import TCPIPDrivers
 struct BulkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulk",
-        abstract: "Bulk-send to a TCP sink over a TAP interface and report Gbit/s (the bench's bulk shape, reversed).")
+        abstract: "Bulk-send to a TCP sink over a TAP interface and report Gbit/s (the bench's bulk shape, reversed)."
+    )
 
     @OptionGroup var interface: InterfaceOptions
 
@@ -34,12 +35,17 @@ struct BulkCommand: ParsableCommand {
 
     func bulk() throws(ToolFailure) -> Int32 {
         let parts = to.split(separator: ":")
-        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let port = UInt16(parts[1]), port > 0 else {
+        guard parts.count == 2, let address = IPv4Address(String(parts[0])), let port = UInt16(parts[1]), port > 0
+        else {
             throw ToolFailure("bulk: invalid --to '\(to)': expected A.B.C.D:PORT")
         }
         let (host, _) = try interface.makeHost(faults: faults)
         let app = BulkSender(
-            address: address, port: port, duration: Int64(seconds * 1e9), writeSize: max(1, writeSize))
+            address: address,
+            port: port,
+            duration: Int64(seconds * 1e9),
+            writeSize: max(1, writeSize)
+        )
         host.add(app)
         do {
             try host.start()
@@ -53,7 +59,9 @@ struct BulkCommand: ParsableCommand {
         guard finished == .success else { throw ToolFailure("bulk to \(to): no EOF from the sink in time") }
         let secs = Double(r.end.nanoseconds(since: r.start)) / 1e9
         let gbps = String(format: "%.3f", Double(r.bytes) * 8 / secs / 1e9)
-        Output.out("bulk_gbps=\(gbps) bytes=\(r.bytes) secs=\(String(format: "%.3f", secs)) retransmits=\(r.retransmits)")
+        Output.out(
+            "bulk_gbps=\(gbps) bytes=\(r.bytes) secs=\(String(format: "%.3f", secs)) retransmits=\(r.retransmits)"
+        )
         return 0
     }
 }

@@ -174,12 +174,14 @@ struct DemoScript {
     }
 
     mutating func udpExchange() {
-        serverSocket = call(Self.server, "socket(AF_INET, SOCK_DGRAM, 0)", result: { _ in nil }) { s, _ in s.socket(.dgram) } ?? -1
+        serverSocket =
+            callQuietly(Self.server, "socket(AF_INET, SOCK_DGRAM, 0)") { s, _ in s.socket(.dgram) } ?? -1
         let sfd = serverSocket
         call(Self.server, "bind(\(sfd), 0.0.0.0:\(Self.echoPort))") { s, _ in s.bind(sfd, port: Self.echoPort) }
-        browserSocket = call(Self.browser, "socket(AF_INET, SOCK_DGRAM, 0)", result: { _ in nil }) { s, _ in
-            s.socket(.dgram)
-        } ?? -1
+        browserSocket =
+            callQuietly(Self.browser, "socket(AF_INET, SOCK_DGRAM, 0)") { s, _ in
+                s.socket(.dgram)
+            } ?? -1
         let fd = browserSocket
         let big = (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
         call(Self.browser, "sendto(\(fd), <3000 bytes>, 10.0.0.2:\(Self.echoPort))", result: quietResult) { s, fx in
@@ -190,7 +192,9 @@ struct DemoScript {
         play()
         guard let d = receive(Self.server, serverSocket) else { return }
         let answer = Array("got \(d.bytes.count) bytes, \(d.bytes == big ? "all as sent" : "NOT as sent")".utf8)
-        call(Self.server, "sendto(\(sfd), \(demoPreview(answer)), \(d.address):\(d.port))", result: quietResult) { s, fx in
+        call(Self.server, "sendto(\(sfd), \(demoPreview(answer)), \(d.address):\(d.port))", result: quietResult) {
+            s,
+            fx in
             answer.withUnsafeBytes { s.sendTo(sfd, $0, address: d.address, port: d.port, into: &fx) }
         }
         play()
@@ -217,9 +221,21 @@ struct DemoScript {
 
     /// Makes a call on a host's stack at the current time, narrating it and what it caused;
     /// `result` words the result (nil: no line), else it is printed unless it is Void.
+    /// `call` without printing the result value.
+    @discardableResult
+    mutating func callQuietly<R, E>(
+        _ host: Int,
+        _ text: String,
+        _ body: (inout Stack, inout Effects) -> Result<R, E>
+    ) -> R? {
+        call(host, text, result: { _ in nil }, body)
+    }
+
     @discardableResult
     mutating func call<R, E>(
-        _ host: Int, _ text: String, result: ((R) -> String?)? = nil,
+        _ host: Int,
+        _ text: String,
+        result: ((R) -> String?)? = nil,
         _ body: (inout Stack, inout Effects) -> Result<R, E>
     ) -> R? {
         narrator.now = net.now
@@ -330,7 +346,9 @@ struct DemoScript {
     // MARK: - Beginning and end
 
     func introduction() {
-        print("tcpip demo: a browser fetches a page from a server, two protocol stacks on one simulated wire (seed \(seed))")
+        print(
+            "tcpip demo: a browser fetches a page from a server, two protocol stacks on one simulated wire (seed \(seed))"
+        )
         print("")
         for i in 0..<2 {
             print("   \(demoPad(Self.names[i], 8)) \(Self.addresses[i])/24   MAC \(Self.macs[i])   MTU \(Self.mtu)")
@@ -354,7 +372,9 @@ struct DemoScript {
             "   \(net.framesSent) frames on the wire (\(net.framesLostByFilter) lost on purpose), "
                 + "\(demoTime(net.now)) of virtual time, trace hash \(demoHex64(net.traceHash))."
         )
-        print("   Counters (as netstat -s), zeros left out\(verbose ? "" : ", TCP only (--verbose: all, and every segment)"):")
+        print(
+            "   Counters (as netstat -s), zeros left out\(verbose ? "" : ", TCP only (--verbose: all, and every segment)"):"
+        )
         for host in 0..<2 {
             let c = net.stacks[host].counters
             for layer in Layer.allCases where verbose || layer.rawValue == "tcp" {
@@ -363,7 +383,8 @@ struct DemoScript {
                 let all = counts + drops
                 guard !all.isEmpty else { continue }
                 for (n, line) in demoWrap(all.joined(separator: " "), width: 90).enumerated() {
-                    let label = n == 0 ? "\(demoPad(Self.names[host], 8)) \(demoPad(layer.rawValue, 5))" : demoPad("", 14)
+                    let label =
+                        n == 0 ? "\(demoPad(Self.names[host], 8)) \(demoPad(layer.rawValue, 5))" : demoPad("", 14)
                     print("     \(label) \(line)")
                 }
             }
@@ -371,7 +392,9 @@ struct DemoScript {
         if let w = pcapWriter {
             do {
                 try w.close()
-                print("   The capture: \(w.frameCount) frames in \(pcapPath), the lost one included (it left the server).")
+                print(
+                    "   The capture: \(w.frameCount) frames in \(pcapPath), the lost one included (it left the server)."
+                )
                 print("   Read it with tcpdump -nn -r \(pcapPath), or in Wireshark (Statistics → Flow Graph).")
             } catch {
                 print("   Could not write \(pcapPath): \(error)")

@@ -123,7 +123,11 @@ final class DemoNarrator {
         case .tcpConnectionClosed(let l, let r, let p):
             say(host, .tcp, "control block of \(addresses[host]):\(l) ↔ \(r):\(p) deleted")
         case .tcpAcceptQueued(let listener, let r, let p):
-            say(host, .tcp, "the connection from \(r):\(p) is complete: it waits in descriptor \(listener)'s accept queue")
+            say(
+                host,
+                .tcp,
+                "the connection from \(r):\(p) is complete: it waits in descriptor \(listener)'s accept queue"
+            )
         case .tcpAccepted(let fd, let r, let p):
             say(host, .socket, "accept hands out the connection from \(r):\(p) as descriptor \(fd)")
         case .tcpSegmentSent:
@@ -149,7 +153,9 @@ final class DemoNarrator {
             if verbose { say(host, .tcp, "the peer's window is now \(w) bytes") }
         case .tcpWindowUpdate(_, let w):
             // The segment's own line says "window update" unless verbose.
-            if verbose { say(host, .tcp, "reading freed buffer space: the window is \(w) bytes, worth telling the peer now") }
+            if verbose {
+                say(host, .tcp, "reading freed buffer space: the window is \(w) bytes, worth telling the peer now")
+            }
         default:
             say(host, Self.layer(of: event), event.description)
         }
@@ -478,8 +484,20 @@ final class DemoNarrator {
             if let p = pending.last, p.host != host || p.time != now || p.isData != (length > 0) { flush() }
             pending.append(
                 Pending(
-                    host: host, time: now, isData: length > 0, text: text, keep: keep, seq: seq, end: seq + length,
-                    ack: ack, length: length, window: window, duplicate: length == 0 ? me.duplicates : 0, sack: sack))
+                    host: host,
+                    time: now,
+                    isData: length > 0,
+                    text: text,
+                    keep: keep,
+                    seq: seq,
+                    end: seq + length,
+                    ack: ack,
+                    length: length,
+                    window: window,
+                    duplicate: length == 0 ? me.duplicates : 0,
+                    sack: sack
+                )
+            )
         }
         return false
     }

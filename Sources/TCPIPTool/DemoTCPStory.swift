@@ -127,11 +127,11 @@ extension DemoScript {
     mutating func tcpSockets() {
         let s = Self.server
         let b = Self.browser
-        let l = call(s, "socket(AF_INET, SOCK_STREAM, 0)", result: { _ in nil }) { st, _ in st.socket(.stream) } ?? -1
+        let l = callQuietly(s, "socket(AF_INET, SOCK_STREAM, 0)") { st, _ in st.socket(.stream) } ?? -1
         web.listener = l
         call(s, "bind(\(l), 0.0.0.0:\(Self.httpPort))") { st, _ in st.bind(l, port: Self.httpPort) }
         call(s, "listen(\(l), 128)") { st, _ in st.listen(l, backlog: 128) }
-        let fd = call(b, "socket(AF_INET, SOCK_STREAM, 0)", result: { _ in nil }) { st, _ in st.socket(.stream) } ?? -1
+        let fd = callQuietly(b, "socket(AF_INET, SOCK_STREAM, 0)") { st, _ in st.socket(.stream) } ?? -1
         web.browserConnection = fd
         call(b, "setsockopt(\(fd), SOL_SOCKET, SO_RCVBUF, \(Self.browserReceiveBuffer))") { st, _ in
             st.setOption(fd, .soRcvBuf, Self.browserReceiveBuffer)
@@ -155,9 +155,10 @@ extension DemoScript {
         play()
         let l = web.listener
         web.serverConnection =
-            call(Self.server, "accept(\(l))", result: { _ in nil }) { st, fx in st.accept(l, into: &fx) }?.fd ?? -1
+            callQuietly(Self.server, "accept(\(l))") { st, fx in st.accept(l, into: &fx) }?.fd ?? -1
         if let i = info(Self.server, web.serverConnection) {
-            let scale = i.windowScale.map { "window shifts \($0.send)/\($0.receive) (browser/server)" } ?? "no window scaling"
+            let scale =
+                i.windowScale.map { "window shifts \($0.send)/\($0.receive) (browser/server)" } ?? "no window scaling"
             let extras = [i.sack ? "SACK" : nil, i.timestamps ? "timestamps" : nil].compactMap { $0 }
             narrator.say(
                 Self.server,
@@ -171,7 +172,9 @@ extension DemoScript {
     mutating func tcpRequestResponse() {
         let fd = web.browserConnection
         let get = Array("GET / HTTP/1.1\r\nHost: 10.0.0.2\r\nUser-Agent: tcpip-demo\r\n\r\n".utf8)
-        call(Self.browser, "send(\(fd), \(demoPreview(get, limit: 16)), \(get.count))", result: { _ in nil }) { st, fx in
+        callQuietly(Self.browser, "send(\(fd), \(demoPreview(get, limit: 16)), \(get.count))") {
+            st,
+            fx in
             get.withUnsafeBytes { st.send(fd, $0, into: &fx) }
         }
         play()
@@ -180,8 +183,12 @@ extension DemoScript {
         web.response = Self.page()
         let page = web.response
         web.lastCwnd = info(Self.server, sfd)?.cwnd ?? 0
-        call(Self.server, "send(\(sfd), <HTTP/1.1 200 OK and a page: \(page.count) bytes>, \(page.count))", result: { _ in nil }) {
-            st, fx in
+        callQuietly(
+            Self.server,
+            "send(\(sfd), <HTTP/1.1 200 OK and a page: \(page.count) bytes>, \(page.count))"
+        ) {
+            st,
+            fx in
             page.withUnsafeBytes { st.send(sfd, $0, into: &fx) }
         }
         if let i = info(Self.server, sfd) {
@@ -260,7 +267,8 @@ extension DemoScript {
         let c = net.stacks[Self.server].counters
         let how =
             c[.tcpFastRetransmits] > 0
-            ? "by fast retransmit" : c[.tcpRetransmitTimeouts] > 0 ? "by the retransmission timer (RTO)" : "without a resend"
+            ? "by fast retransmit"
+            : c[.tcpRetransmitTimeouts] > 0 ? "by the retransmission timer (RTO)" : "without a resend"
         narrator.remark(
             Self.server,
             .tcp,

@@ -68,7 +68,12 @@ struct GetCommand: ParsableCommand {
         if hostPort.count == 2 {
             port = try Parse.integer(String(hostPort[1]), "port in URL", in: 1...65535)
         }
-        return Target(address: address, port: port, hostField: port == 80 ? "\(address)" : "\(address):\(port)", path: path)
+        return Target(
+            address: address,
+            port: port,
+            hostField: port == 80 ? "\(address)" : "\(address):\(port)",
+            path: path
+        )
     }
 
     func get() throws(ToolFailure) -> Int32 {
@@ -89,8 +94,14 @@ struct GetCommand: ParsableCommand {
 
         // 512 KiB asked, 1 MiB granted (setsockopt doubles): room for a fast sender's window.
         let app = HTTPGetApplication(
-            address: target.address, port: target.port, host: target.hostField, path: target.path, output: fd,
-            outputName: outputName, receiveBuffer: 512 * 1024)
+            address: target.address,
+            port: target.port,
+            host: target.hostField,
+            path: target.path,
+            output: fd,
+            outputName: outputName,
+            receiveBuffer: 512 * 1024
+        )
         let result = app.result
         host.add(app)
         do {
@@ -112,7 +123,9 @@ struct GetCommand: ParsableCommand {
             }
         }
         host.stop()
-        if let interrupted { throw ToolFailure("get \(url): interrupted by \(TerminationSignals.name(of: interrupted))") }
+        if let interrupted {
+            throw ToolFailure("get \(url): interrupted by \(TerminationSignals.name(of: interrupted))")
+        }
         if timedOut { throw ToolFailure("get \(url): no complete response within \(maxTime ?? "")s") }
         let o = result.outcome!
         if let error = o.error { throw ToolFailure(error) }

@@ -20,7 +20,9 @@ struct InterfaceOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "The stack's MAC address (default: 02:00 and the IPv4 address's four octets).",
-            valueName: "xx:xx:xx:xx:xx:xx"))
+            valueName: "xx:xx:xx:xx:xx:xx"
+        )
+    )
     var mac: String?
 
     @Option(help: ArgumentHelp("The interface's MTU (default: the TAP interface's).", valueName: "bytes"))
@@ -66,8 +68,13 @@ struct InterfaceOptions: ParsableArguments {
             gw = g
         }
         var hardware = MACAddress(
-            0x02, 0x00, UInt8(a.rawValue >> 24), UInt8((a.rawValue >> 16) & 255),
-            UInt8((a.rawValue >> 8) & 255), UInt8(a.rawValue & 255))
+            0x02,
+            0x00,
+            UInt8(a.rawValue >> 24),
+            UInt8((a.rawValue >> 16) & 255),
+            UInt8((a.rawValue >> 8) & 255),
+            UInt8(a.rawValue & 255)
+        )
         if let mac {
             guard let m = MACAddress(mac) else {
                 throw ToolFailure("invalid --mac '\(mac)': expected six hex octets like 02:00:0a:63:00:02")
@@ -100,7 +107,10 @@ struct InterfaceOptions: ParsableArguments {
         let mtu = c.mtu ?? (try? device.interfaceInfo().mtu) ?? 1500
         let interface = Interface(name: device.name, mac: c.mac, mtu: mtu, network: c.network)
         var configuration = HostConfiguration(
-            stack: StackConfiguration(interfaces: [interface], gateway: c.gateway), seed: c.seed, pcapPath: pcap)
+            stack: StackConfiguration(interfaces: [interface], gateway: c.gateway),
+            seed: c.seed,
+            pcapPath: pcap
+        )
         configuration.faults = fault.faults
         configuration.faultSeed = fault.seed
         do {

@@ -21,7 +21,8 @@ struct PingCommand: ParsableCommand {
 
     @Option(
         name: .customShort("c"),
-        help: ArgumentHelp("Stop after this many requests (default: until SIGINT).", valueName: "count"))
+        help: ArgumentHelp("Stop after this many requests (default: until SIGINT).", valueName: "count")
+    )
     var count: String?
 
     @Option(name: .customShort("s"), help: ArgumentHelp("Payload bytes per request (default 56).", valueName: "size"))
@@ -32,7 +33,8 @@ struct PingCommand: ParsableCommand {
 
     @Option(
         name: .customShort("W"),
-        help: ArgumentHelp("Seconds to wait for replies after the last request (default 10).", valueName: "timeout"))
+        help: ArgumentHelp("Seconds to wait for replies after the last request (default 10).", valueName: "timeout")
+    )
     var timeout: String?
 
     @OptionGroup(title: "Fault injection") var faults: FaultOptions
@@ -50,7 +52,8 @@ struct PingCommand: ParsableCommand {
         let count: Int? = try self.count.map { (s) throws(ToolFailure) in try Parse.integer(s, "-c", in: 1...Int.max) }
         let size = try self.size.map { (s) throws(ToolFailure) in try Parse.integer(s, "-s", in: 0...65507) } ?? 56
         let interval = Int64(
-            (try self.interval.map { (s) throws(ToolFailure) in try Parse.seconds(s, "-i") } ?? 1) * 1e9)
+            (try self.interval.map { (s) throws(ToolFailure) in try Parse.seconds(s, "-i") } ?? 1) * 1e9
+        )
         let linger = Int64((try timeout.map { (s) throws(ToolFailure) in try Parse.seconds(s, "-W") } ?? 10) * 1e9)
 
         let (host, iface) = try interface.makeHost(faults: faults)
@@ -76,7 +79,12 @@ struct PingCommand: ParsableCommand {
                 session.sending(seq, at: MonotonicClock.now())
                 return payload.withUnsafeBytes {
                     stack.sendEchoRequest(
-                        to: target, identifier: identifier, sequence: seq, payload: $0, into: &effects)
+                        to: target,
+                        identifier: identifier,
+                        sequence: seq,
+                        payload: $0,
+                        into: &effects
+                    )
                 }
             }
             sent += 1

@@ -36,7 +36,10 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The directory --http serves (default: a built-in page and /bytes/N).", valueName: "dir"))
+            "The directory --http serves (default: a built-in page and /bytes/N).",
+            valueName: "dir"
+        )
+    )
     var root: String?
 
     @Flag(help: "Print every trace event of the stack to stderr.")
@@ -101,7 +104,9 @@ struct ServeCommand: ParsableCommand {
             }
         }
         for text in http {
-            apps.append(HTTPServerApplication(port: try Parse.integer(text, "--http", in: 1...65535), root: resolvedRoot))
+            apps.append(
+                HTTPServerApplication(port: try Parse.integer(text, "--http", in: 1...65535), root: resolvedRoot)
+            )
         }
         return apps
     }

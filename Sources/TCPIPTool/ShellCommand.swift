@@ -140,7 +140,9 @@ struct ShellSession {
         switch command {
         case "help", "?":
             let width = Self.commands.map(\.usage.count).max() ?? 0
-            for c in Self.commands { Output.out("  " + c.usage.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.what) }
+            for c in Self.commands {
+                Output.out("  " + c.usage.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.what)
+            }
 
         case "timeout":
             if let v = a.first {
@@ -155,7 +157,9 @@ struct ShellSession {
                 let name = i["name"] as? String ?? "?"
                 let address = i["address"] as? String ?? "?"
                 let prefix = i["prefix"] as? Int ?? 0
-                Output.out("  \(name): \(address)/\(prefix) mac \(i["mac"] as? String ?? "?") mtu \(i["mtu"] as? Int ?? 0)")
+                Output.out(
+                    "  \(name): \(address)/\(prefix) mac \(i["mac"] as? String ?? "?") mtu \(i["mtu"] as? Int ?? 0)"
+                )
             }
 
         case "socket":
@@ -188,7 +192,11 @@ struct ShellSession {
             try Self.arity(a, 3...3, "connect FD ADDR PORT")
             try call(
                 "connect",
-                [try a[0].fd(), ("address", .string(try a[1].address().description)), ("port", .int(Int(try a[2].port()))), t])
+                [
+                    try a[0].fd(), ("address", .string(try a[1].address().description)),
+                    ("port", .int(Int(try a[2].port()))), t,
+                ]
+            )
             Output.out("connected")
 
         case "write", "send":
@@ -227,7 +235,8 @@ struct ShellSession {
                 [
                     try a[0].fd(), ("address", .string(try a[1].address().description)),
                     ("port", .int(Int(try a[2].port()))), ("data", .base64(a[3].bytes)), t,
-                ])
+                ]
+            )
             Output.out("sent \(r.int("bytes") ?? 0) bytes")
 
         case "recvfrom":
@@ -235,7 +244,10 @@ struct ShellSession {
             let max = a.count > 1 ? try a[1].integer("MAX", in: 0...65535) : 65535
             let r = try call("recvfrom", [try a[0].fd(), ("max", .int(max)), t])
             let data = r.bytes() ?? []
-            Output.out("\(data.count) bytes from \(r.string("address") ?? "?"):\(r.int("port") ?? 0)" + (data.isEmpty ? "" : ":"))
+            Output.out(
+                "\(data.count) bytes from \(r.string("address") ?? "?"):\(r.int("port") ?? 0)"
+                    + (data.isEmpty ? "" : ":")
+            )
             for line in ShellText.show(data) { Output.out("  " + line) }
 
         case "shutdown":
@@ -258,7 +270,10 @@ struct ShellSession {
         case "setsockopt":
             try Self.arity(a, 3...3, "setsockopt FD NAME VALUE")
             let option = try a[1].option()
-            try call("setsockopt", [try a[0].fd(), ("option", .string(option.rawValue)), ("value", try a[2].optionValue(for: option))])
+            try call(
+                "setsockopt",
+                [try a[0].fd(), ("option", .string(option.rawValue)), ("value", try a[2].optionValue(for: option))]
+            )
             Output.out("ok")
 
         case "getsockopt":
@@ -492,7 +507,8 @@ enum ShellText {
     /// True when every character prints, apart from tabs and line ends.
     static func looksLikeText(_ text: String) -> Bool {
         text.unicodeScalars.allSatisfy { s in
-            s == "\n" || s == "\r" || s == "\t" || (s.value >= 0x20 && s.value != 0x7F && !(0x80..<0xA0).contains(s.value))
+            s == "\n" || s == "\r" || s == "\t"
+                || (s.value >= 0x20 && s.value != 0x7F && !(0x80..<0xA0).contains(s.value))
         }
     }
 

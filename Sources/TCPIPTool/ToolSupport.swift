@@ -39,12 +39,17 @@ func reportingFailures(_ body: () throws(ToolFailure) -> Int32) throws(ExitCode)
 /// line naming the flag rather than with the usage text.
 enum Parse {
     /// An integer in `range`.
-    static func integer<T: FixedWidthInteger>(_ text: String, _ flag: String, in range: ClosedRange<T>)
+    static func integer<T: FixedWidthInteger>(
+        _ text: String,
+        _ flag: String,
+        in range: ClosedRange<T>
+    )
         throws(ToolFailure) -> T
     {
         guard let v = T(text), range.contains(v) else {
             throw ToolFailure(
-                "invalid \(flag) '\(text)': expected an integer in \(range.lowerBound)…\(range.upperBound)")
+                "invalid \(flag) '\(text)': expected an integer in \(range.lowerBound)…\(range.upperBound)"
+            )
         }
         return v
     }

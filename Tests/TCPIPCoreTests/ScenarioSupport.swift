@@ -48,7 +48,12 @@ enum Build {
     enum Checksum { case computed, zero, corrupted }
 
     /// An Ethernet II frame.
-    static func ethernet(to destination: MACAddress, from source: MACAddress, type: UInt16, _ payload: [UInt8])
+    static func ethernet(
+        to destination: MACAddress,
+        from source: MACAddress,
+        type: UInt16,
+        _ payload: [UInt8]
+    )
         -> [UInt8]
     {
         var frame = [UInt8](repeating: 0, count: EthernetHeader.size) + payload
@@ -305,9 +310,7 @@ struct Harness {
     }
 
     private mutating func collect() {
-        // swift-format-ignore: ReplaceForEachWithForLoop
-        // (`FrameQueue.forEach` walks the arena; the queue is not a Sequence.)
-        effects.frames.forEach { _, frame in sent.append(Array(frame)) }
+        effects.frames.forEachFrame { _, frame in sent.append(Array(frame)) }
         events.append(contentsOf: effects.events)
         effects.removeAll()
     }

@@ -36,7 +36,8 @@ struct TCPControlInteropTests {
             let peer = try await c.call(["op": "getpeername", "fd": fd])
             #expect(peer["address"] as? String == Namespace.linuxAddress && peer["port"] as? Int == 9100, "\(peer)")
             let row = try #require(
-                TCPInterop.rows(try await c.call(["op": "netstat"])).first { $0["fd"] as? Int == fd })
+                TCPInterop.rows(try await c.call(["op": "netstat"])).first { $0["fd"] as? Int == fd }
+            )
             #expect(row["proto"] as? String == "tcp", "\(row)")
             #expect(row["state"] as? String == "ESTABLISHED", "\(row)")
             #expect(row["remote"] as? String == remote, "\(row)")
@@ -69,7 +70,8 @@ struct TCPControlInteropTests {
             #expect(sent == payload.count)
             #expect(
                 received == Data(String(decoding: payload, as: UTF8.self).uppercased().utf8),
-                "got \(received.count) of \(payload.count) bytes")
+                "got \(received.count) of \(payload.count) bytes"
+            )
 
             let shutdown = try await c.call(["op": "shutdown", "fd": fd, "how": "write"])
             #expect(shutdown.ok, "\(shutdown)")
@@ -112,7 +114,8 @@ struct TCPControlInteropTests {
             let empty = try await c.call(["op": "accept", "fd": listener, "timeout_ms": 0])
             #expect(empty.errorName == "EAGAIN", "\(empty)")
             let listenRow = try #require(
-                TCPInterop.rows(try await c.call(["op": "netstat"])).first { $0["fd"] as? Int == listener })
+                TCPInterop.rows(try await c.call(["op": "netstat"])).first { $0["fd"] as? Int == listener }
+            )
             #expect(listenRow["state"] as? String == "LISTEN", "\(listenRow)")
             #expect(listenRow["local"] as? String == "0.0.0.0:9000", "\(listenRow)")
             #expect(listenRow["remote"] is NSNull, "\(listenRow)")
@@ -126,7 +129,9 @@ struct TCPControlInteropTests {
             let clientPort = try #require(accepted["port"] as? Int)
             #expect(await client.waitForLine(containing: "connected from", timeout: 10))
             #expect(
-                client.stdout.contains("connected from \(Namespace.linuxAddress):\(clientPort)"), "\(client.stdout)")
+                client.stdout.contains("connected from \(Namespace.linuxAddress):\(clientPort)"),
+                "\(client.stdout)"
+            )
 
             let rows = TCPInterop.rows(try await c.call(["op": "netstat"]))
             let connRow = rows.first { $0["fd"] as? Int == fd }
@@ -187,7 +192,10 @@ struct TCPControlInteropTests {
         let mss = info["mss"] as? Int ?? 0
         #expect((536...1460).contains(mss), "mss \(mss)", sourceLocation: sourceLocation)
         #expect(
-            info["srtt_us"] as? Int != nil, "an RTT sample from the handshake: \(info)", sourceLocation: sourceLocation)
+            info["srtt_us"] as? Int != nil,
+            "an RTT sample from the handshake: \(info)",
+            sourceLocation: sourceLocation
+        )
         // RFC 6298 §2.4: RTO at least 1 s (RFC 9293 allows a lower floor; 200 ms like Linux).
         #expect((info["rto_us"] as? Int ?? 0) >= 200_000, "\(info)", sourceLocation: sourceLocation)
         #expect((info["cwnd"] as? Int ?? 0) >= mss, "\(info)", sourceLocation: sourceLocation)

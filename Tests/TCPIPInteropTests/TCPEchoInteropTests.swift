@@ -165,7 +165,9 @@ struct TCPEchoInteropTests {
 
             let checksums = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"]
             let verbose = try await Command.run(
-                ["tshark", "-n", "-r", pcap, "-V"] + checksums, directory: ns.directory)
+                ["tshark", "-n", "-r", pcap, "-V"] + checksums,
+                directory: ns.directory
+            )
             #expect(verbose.status == 0, "\(verbose.stderr)")
             #expect(
                 !verbose.stdout.lowercased().contains("malformed"),
@@ -195,7 +197,9 @@ struct TCPEchoInteropTests {
                 "tcp.analysis.retransmission || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment"
                 + " || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack || tcp.analysis.zero_window"
             let troubled = try await Command.run(
-                ["tshark", "-n", "-r", pcap, "-2", "-Y", trouble], directory: ns.directory)
+                ["tshark", "-n", "-r", pcap, "-2", "-Y", trouble],
+                directory: ns.directory
+            )
             #expect(troubled.status == 0, "\(troubled.stderr)")
             #expect(troubled.stdout.isEmpty, "tshark's TCP analysis:\n\(troubled.stdout)")
         }

@@ -53,8 +53,15 @@ public final class HTTPGetApplication: HostApplication {
     let scratch = ScratchBuffer(size: 256 * 1024)
 
     enum Phase { case connecting, head, body, done }
-    enum Framing { case length(Int64), chunked, untilClose, none }
-    enum Chunk { case sizeLine, data(Int64), dataEnd, trailer, done }
+    enum Framing {
+        case length(Int64)
+        case chunked, untilClose, none
+    }
+    enum Chunk {
+        case sizeLine
+        case data(Int64)
+        case dataEnd, trailer, done
+    }
 
     var phase = Phase.connecting
     var head: [UInt8] = []
@@ -67,7 +74,12 @@ public final class HTTPGetApplication: HostApplication {
     /// body to descriptor `output` (named `outputName` in errors). `receiveBuffer` sets the
     /// socket's SO_RCVBUF (as `setsockopt`, so the buffer is twice it) before connecting.
     public init(
-        address: IPv4Address, port: UInt16, host: String, path: String, output: Int32, outputName: String,
+        address: IPv4Address,
+        port: UInt16,
+        host: String,
+        path: String,
+        output: Int32,
+        outputName: String,
         receiveBuffer: Int? = nil
     ) {
         self.address = address
@@ -76,7 +88,9 @@ public final class HTTPGetApplication: HostApplication {
         self.outputName = outputName
         self.receiveBuffer = receiveBuffer
         request = Array(
-            "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: tcpip\r\nAccept: */*\r\nConnection: close\r\n\r\n".utf8)
+            "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: tcpip\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+                .utf8
+        )
     }
 
     var peer: String { "\(address):\(port)" }
@@ -110,7 +124,12 @@ public final class HTTPGetApplication: HostApplication {
                 if requestSent == request.count { phase = .head }
             case .failure(let e):
                 if e == .EAGAIN { return }
-                return fail(requestSent == 0 ? "connect \(peer): \(e.name) (\(e.message))" : "send to \(peer): \(e.name) (\(e.message))", stack: &stack, effects: &effects)
+                return fail(
+                    requestSent == 0
+                        ? "connect \(peer): \(e.name) (\(e.message))" : "send to \(peer): \(e.name) (\(e.message))",
+                    stack: &stack,
+                    effects: &effects
+                )
             }
             if phase == .connecting { return }
         }
@@ -135,7 +154,9 @@ public final class HTTPGetApplication: HostApplication {
                 let searchFrom = max(0, head.count - 3)
                 head.append(contentsOf: bytes)
                 guard let end = Self.endOfHead(head, from: searchFrom) else {
-                    if head.count > 64 * 1024 { fail("response head from \(peer) too large", stack: &stack, effects: &effects) }
+                    if head.count > 64 * 1024 {
+                        fail("response head from \(peer) too large", stack: &stack, effects: &effects)
+                    }
                     return
                 }
                 // The bytes after the head are body (or the next head, after a 1xx).
@@ -198,7 +219,8 @@ public final class HTTPGetApplication: HostApplication {
                 }
                 length = n
             } else if name == "transfer-encoding" {
-                chunked = value.lowercased().split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked"
+                chunked =
+                    value.lowercased().split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked"
             }
         }
         phase = .body
@@ -304,7 +326,11 @@ public final class HTTPGetApplication: HostApplication {
         case (.body, .untilClose):
             complete(stack: &stack, effects: &effects)
         case (.body, .length(let left)):
-            fail("\(peer) closed the connection \(left) bytes before the end of the body", stack: &stack, effects: &effects)
+            fail(
+                "\(peer) closed the connection \(left) bytes before the end of the body",
+                stack: &stack,
+                effects: &effects
+            )
         case (.body, _):
             fail("\(peer) closed the connection before the end of the chunked body", stack: &stack, effects: &effects)
         default:

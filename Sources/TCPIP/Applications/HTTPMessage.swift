@@ -81,10 +81,14 @@ enum HTTPRequestParser {
                 // RFC 9112 §5.2: obs-fold in a request → 400.
                 return .malformed("obsolete line folding")
             }
-            guard let colon = b[line].firstIndex(of: UInt8(ascii: ":")) else { return .malformed("header field without ':'") }
+            guard let colon = b[line].firstIndex(of: UInt8(ascii: ":")) else {
+                return .malformed("header field without ':'")
+            }
             let nameRange = line.lowerBound..<colon
             // RFC 9112 §5.1: no whitespace between the field name and the colon → 400.
-            guard !nameRange.isEmpty, b[nameRange].allSatisfy(isTokenByte) else { return .malformed("bad header field name") }
+            guard !nameRange.isEmpty, b[nameRange].allSatisfy(isTokenByte) else {
+                return .malformed("bad header field name")
+            }
             var vs = colon + 1
             var ve = line.upperBound
             while vs < ve && (b[vs] == 32 || b[vs] == 9) { vs += 1 }
@@ -125,15 +129,22 @@ enum HTTPRequestParser {
         guard let segments = pathSegments(of: target) else { return .malformed("bad request target") }
         return .request(
             HTTPRequest(
-                method: method, target: target, minorVersion: minor, keepAlive: keepAlive,
-                contentLength: contentLength ?? 0, pathSegments: segments.refused ? nil : segments.list),
-            consumed: consumed)
+                method: method,
+                target: target,
+                minorVersion: minor,
+                keepAlive: keepAlive,
+                contentLength: contentLength ?? 0,
+                pathSegments: segments.refused ? nil : segments.list
+            ),
+            consumed: consumed
+        )
     }
 
     /// tchar (RFC 9110 §5.6.2).
     static func isTokenByte(_ c: UInt8) -> Bool {
         switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return tokenSymbols.contains(c)

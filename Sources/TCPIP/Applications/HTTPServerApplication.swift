@@ -79,7 +79,13 @@ public final class HTTPServerApplication: HostApplication {
     /// listener, naming the port in the message.
     public func start(stack: inout Stack, effects: inout Effects) throws(Errno) {
         listener = try StreamSupport.listen(
-            stack: &stack, effects: &effects, address: address, port: port, backlog: backlog, service: "HTTP")
+            stack: &stack,
+            effects: &effects,
+            address: address,
+            port: port,
+            backlog: backlog,
+            service: "HTTP"
+        )
     }
 
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
@@ -198,7 +204,13 @@ public final class HTTPServerApplication: HostApplication {
                 case .incomplete:
                     if c.inbox.count > Self.headLimit {
                         c.inbox = []
-                        c.response = errorResponse(400, "Bad Request", detail: "request head too large", close: true, head: false)
+                        c.response = errorResponse(
+                            400,
+                            "Bad Request",
+                            detail: "request head too large",
+                            close: true,
+                            head: false
+                        )
                         continue
                     }
                 }
@@ -224,7 +236,13 @@ public final class HTTPServerApplication: HostApplication {
     }
 
     /// Hands the send buffer as much of the response as it has room for.
-    func write(_ fd: Int32, _ r: inout Response, lowWater: Int, stack: inout Stack, effects: inout Effects) -> WriteResult {
+    func write(
+        _ fd: Int32,
+        _ r: inout Response,
+        lowWater: Int,
+        stack: inout Stack,
+        effects: inout Effects
+    ) -> WriteResult {
         for _ in 0..<1000 {
             let remaining = r.remaining
             if remaining == 0 { return .done }
@@ -319,8 +337,13 @@ public final class HTTPServerApplication: HostApplication {
         guard request.method == "GET" || head else {
             // RFC 9110 §15.5.6: 405 lists the methods allowed.
             return errorResponse(
-                405, "Method Not Allowed", detail: "\(request.method) is not supported", close: !request.keepAlive,
-                head: false, extra: "Allow: GET, HEAD\r\n")
+                405,
+                "Method Not Allowed",
+                detail: "\(request.method) is not supported",
+                close: !request.keepAlive,
+                head: false,
+                extra: "Allow: GET, HEAD\r\n"
+            )
         }
         guard let segments = request.pathSegments else {
             return errorResponse(400, "Bad Request", detail: "path leaves the root", close: true, head: head)
@@ -347,9 +370,16 @@ public final class HTTPServerApplication: HostApplication {
         }
         let size = Int64(st.st_size)
         var r = Response(
-            memory: responseHead(200, "OK", type: Self.contentType(real), length: size, close: close,
-                http10KeepAlive: request.minorVersion == 0 && !close),
-            close: close)
+            memory: responseHead(
+                200,
+                "OK",
+                type: Self.contentType(real),
+                length: size,
+                close: close,
+                http10KeepAlive: request.minorVersion == 0 && !close
+            ),
+            close: close
+        )
         if head || size == 0 {
             _ = Foundation.close(f)
         } else {
@@ -371,16 +401,29 @@ public final class HTTPServerApplication: HostApplication {
     func builtIn(_ segments: [String], close: Bool, head: Bool, http10: Bool) -> Response {
         if segments.isEmpty || segments == ["index.html"] {
             let body = Array(Self.indexPage.utf8)
-            var memory = responseHead(200, "OK", type: "text/html; charset=utf-8", length: Int64(body.count), close: close,
-                http10KeepAlive: http10 && !close)
+            var memory = responseHead(
+                200,
+                "OK",
+                type: "text/html; charset=utf-8",
+                length: Int64(body.count),
+                close: close,
+                http10KeepAlive: http10 && !close
+            )
             if !head { memory += body }
             return Response(memory: memory, close: close)
         }
         if segments.count == 2 && segments[0] == "bytes", let n = Int64(segments[1]), n >= 0, n <= Self.patternLimit {
             var r = Response(
-                memory: responseHead(200, "OK", type: "application/octet-stream", length: n, close: close,
-                    http10KeepAlive: http10 && !close),
-                close: close)
+                memory: responseHead(
+                    200,
+                    "OK",
+                    type: "application/octet-stream",
+                    length: n,
+                    close: close,
+                    http10KeepAlive: http10 && !close
+                ),
+                close: close
+            )
             if !head {
                 r.source = .pattern
                 r.end = n
@@ -394,16 +437,36 @@ public final class HTTPServerApplication: HostApplication {
         errorResponse(404, "Not Found", detail: "no such file", close: close, head: head)
     }
 
-    func errorResponse(_ code: Int, _ reason: String, detail: String, close: Bool, head: Bool, extra: String = "") -> Response {
+    func errorResponse(
+        _ code: Int,
+        _ reason: String,
+        detail: String,
+        close: Bool,
+        head: Bool,
+        extra: String = ""
+    ) -> Response {
         let body = Array("\(code) \(reason): \(detail)\n".utf8)
-        var memory = responseHead(code, reason, type: "text/plain; charset=utf-8", length: Int64(body.count), close: close,
-            http10KeepAlive: false, extra: extra)
+        var memory = responseHead(
+            code,
+            reason,
+            type: "text/plain; charset=utf-8",
+            length: Int64(body.count),
+            close: close,
+            http10KeepAlive: false,
+            extra: extra
+        )
         if !head { memory += body }
         return Response(memory: memory, close: close)
     }
 
     func responseHead(
-        _ code: Int, _ reason: String, type: String, length: Int64, close: Bool, http10KeepAlive: Bool, extra: String = ""
+        _ code: Int,
+        _ reason: String,
+        type: String,
+        length: Int64,
+        close: Bool,
+        http10KeepAlive: Bool,
+        extra: String = ""
     ) -> [UInt8] {
         var s = "HTTP/1.1 \(code) \(reason)\r\nServer: tcpip\r\nDate: \(date())\r\n"
         s += "Content-Type: \(type)\r\nContent-Length: \(length)\r\n"

@@ -6,7 +6,12 @@ enum StreamSupport {
     /// (`EADDRINUSE` when the port already has a listener), the message naming `service` and
     /// the port.
     static func listen(
-        stack: inout Stack, effects: inout Effects, address: IPv4Address, port: UInt16, backlog: Int, service: String
+        stack: inout Stack,
+        effects: inout Effects,
+        address: IPv4Address,
+        port: UInt16,
+        backlog: Int,
+        service: String
     ) throws(Errno) -> Int32 {
         let fd: Int32
         switch stack.socket(.stream) {

@@ -35,7 +35,13 @@ public final class TCPDiscardApplication: HostApplication {
     /// listener, naming the port in the message.
     public func start(stack: inout Stack, effects: inout Effects) throws(Errno) {
         listener = try StreamSupport.listen(
-            stack: &stack, effects: &effects, address: address, port: port, backlog: backlog, service: "TCP discard")
+            stack: &stack,
+            effects: &effects,
+            address: address,
+            port: port,
+            backlog: backlog,
+            service: "TCP discard"
+        )
     }
 
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {

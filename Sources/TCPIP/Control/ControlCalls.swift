@@ -59,7 +59,8 @@ struct ControlCalls: Sendable {
                             ("prefix", .int(i.network.prefixLength)),
                             ("mtu", .int(i.mtu)),
                         ])
-                    })
+                    }
+                )
             ),
         ]
     }
@@ -270,7 +271,8 @@ struct ControlCalls: Sendable {
         var answer: [JSONValue] = []
         for (fd, events) in zip(fds, ready) where !events.isEmpty {
             answer.append(
-                .object([("fd", .int(Int(fd))), ("events", .array(Self.names(of: events).map { .string($0) }))]))
+                .object([("fd", .int(Int(fd))), ("events", .array(Self.names(of: events).map { .string($0) }))])
+            )
         }
         return [("ready", .array(answer))]
     }

@@ -158,7 +158,10 @@ public final class ControlClient: Sendable {
     }
 
     /// Makes the call `op` with `arguments` and returns its response, failed or not.
-    public func request(_ op: String, _ arguments: [(String, JSONValue)] = []) throws(ControlClientError) -> ControlResponse {
+    public func request(
+        _ op: String,
+        _ arguments: [(String, JSONValue)] = []
+    ) throws(ControlClientError) -> ControlResponse {
         let line = try exchange(JSONValue.object([("op", .string(op))] + arguments).serialized)
         guard let response = ControlResponse(line: line) else { throw .connection("not a response line: \(line)") }
         return response
@@ -166,7 +169,10 @@ public final class ControlClient: Sendable {
 
     /// Makes the call `op` with `arguments`; fails with the stack's error.
     @discardableResult
-    public func call(_ op: String, _ arguments: [(String, JSONValue)] = []) throws(ControlClientError) -> ControlResponse {
+    public func call(
+        _ op: String,
+        _ arguments: [(String, JSONValue)] = []
+    ) throws(ControlClientError) -> ControlResponse {
         try request(op, arguments).get()
     }
 
@@ -190,7 +196,10 @@ public final class ControlClient: Sendable {
     }
 
     /// `accept`: the new descriptor and the peer.
-    public func accept(_ fd: Int32, timeoutMilliseconds: Int? = nil) throws(ControlClientError) -> (
+    public func accept(
+        _ fd: Int32,
+        timeoutMilliseconds: Int? = nil
+    ) throws(ControlClientError) -> (
         fd: Int32, address: IPv4Address, port: UInt16
     ) {
         let r = try call("accept", [("fd", .int(Int(fd))), ("timeout_ms", .int(timeoutMilliseconds))])
@@ -198,7 +207,12 @@ public final class ControlClient: Sendable {
     }
 
     /// `connect`: waits for the handshake (then `EINPROGRESS` on timeout).
-    public func connect(_ fd: Int32, address: IPv4Address, port: UInt16, timeoutMilliseconds: Int? = nil)
+    public func connect(
+        _ fd: Int32,
+        address: IPv4Address,
+        port: UInt16,
+        timeoutMilliseconds: Int? = nil
+    )
         throws(ControlClientError)
     {
         try call(
@@ -206,43 +220,64 @@ public final class ControlClient: Sendable {
             [
                 ("fd", .int(Int(fd))), ("address", .string(address.description)), ("port", .int(Int(port))),
                 ("timeout_ms", .int(timeoutMilliseconds)),
-            ])
+            ]
+        )
     }
 
     /// `send`: the count of bytes taken (maybe fewer than given).
     public func send(_ fd: Int32, _ bytes: [UInt8], timeoutMilliseconds: Int? = nil) throws(ControlClientError) -> Int {
         let r = try call(
-            "send", [("fd", .int(Int(fd))), ("data", .base64(bytes)), ("timeout_ms", .int(timeoutMilliseconds))])
+            "send",
+            [("fd", .int(Int(fd))), ("data", .base64(bytes)), ("timeout_ms", .int(timeoutMilliseconds))]
+        )
         return try Self.int(r, "bytes")
     }
 
     /// `sendto`: one datagram.
     public func sendTo(
-        _ fd: Int32, _ bytes: [UInt8], address: IPv4Address, port: UInt16, timeoutMilliseconds: Int? = nil
+        _ fd: Int32,
+        _ bytes: [UInt8],
+        address: IPv4Address,
+        port: UInt16,
+        timeoutMilliseconds: Int? = nil
     ) throws(ControlClientError) -> Int {
         let r = try call(
             "sendto",
             [
                 ("fd", .int(Int(fd))), ("data", .base64(bytes)), ("address", .string(address.description)),
                 ("port", .int(Int(port))), ("timeout_ms", .int(timeoutMilliseconds)),
-            ])
+            ]
+        )
         return try Self.int(r, "bytes")
     }
 
     /// `recv`: bytes, and whether the end of the stream was reached.
-    public func receive(_ fd: Int32, max: Int, timeoutMilliseconds: Int? = nil) throws(ControlClientError) -> (
+    public func receive(
+        _ fd: Int32,
+        max: Int,
+        timeoutMilliseconds: Int? = nil
+    ) throws(ControlClientError) -> (
         bytes: [UInt8], eof: Bool
     ) {
-        let r = try call("recv", [("fd", .int(Int(fd))), ("max", .int(max)), ("timeout_ms", .int(timeoutMilliseconds))])
+        let r = try call(
+            "recv",
+            [("fd", .int(Int(fd))), ("max", .int(max)), ("timeout_ms", .int(timeoutMilliseconds))]
+        )
         return (r.bytes() ?? [], r["eof"] as? Bool ?? false)
     }
 
     /// `recvfrom`: one datagram and its sender.
-    public func receiveFrom(_ fd: Int32, max: Int, timeoutMilliseconds: Int? = nil) throws(ControlClientError) -> (
+    public func receiveFrom(
+        _ fd: Int32,
+        max: Int,
+        timeoutMilliseconds: Int? = nil
+    ) throws(ControlClientError) -> (
         bytes: [UInt8], address: IPv4Address, port: UInt16
     ) {
         let r = try call(
-            "recvfrom", [("fd", .int(Int(fd))), ("max", .int(max)), ("timeout_ms", .int(timeoutMilliseconds))])
+            "recvfrom",
+            [("fd", .int(Int(fd))), ("max", .int(max)), ("timeout_ms", .int(timeoutMilliseconds))]
+        )
         return (r.bytes() ?? [], try Self.address(r, "address"), try Self.port(r, "port"))
     }
 
@@ -271,13 +306,20 @@ public final class ControlClient: Sendable {
     }
 
     /// `getsockname` (`peer`: `getpeername`).
-    public func address(_ fd: Int32, peer: Bool = false) throws(ControlClientError) -> (address: IPv4Address, port: UInt16) {
+    public func address(
+        _ fd: Int32,
+        peer: Bool = false
+    ) throws(ControlClientError) -> (address: IPv4Address, port: UInt16) {
         let r = try call(peer ? "getpeername" : "getsockname", [("fd", .int(Int(fd)))])
         return (try Self.address(r, "address"), try Self.port(r, "port"))
     }
 
     /// `poll`: the descriptors ready, with their events (`in`, `out`, `err`, `hup`).
-    public func poll(_ fds: [Int32], events: [String], timeoutMilliseconds: Int? = nil) throws(ControlClientError) -> [(
+    public func poll(
+        _ fds: [Int32],
+        events: [String],
+        timeoutMilliseconds: Int? = nil
+    ) throws(ControlClientError) -> [(
         fd: Int32, events: [String]
     )] {
         let r = try call(
@@ -285,7 +327,8 @@ public final class ControlClient: Sendable {
             [
                 ("fds", .array(fds.map { .int(Int($0)) })), ("events", .array(events.map { .string($0) })),
                 ("timeout_ms", .int(timeoutMilliseconds)),
-            ])
+            ]
+        )
         let ready = r["ready"] as? [[String: Any]] ?? []
         return ready.map { entry in
             (Int32((entry["fd"] as? Int) ?? -1), (entry["events"] as? [String]) ?? [])

@@ -65,7 +65,11 @@ extension Stack {
         case .success(let a): arp = a
         case .failure(let r): return drop(r)
         }
-        if arp.operation == ARPOperation.request { counters.count(.arpRequestsIn) } else { counters.count(.arpRepliesIn) }
+        if arp.operation == ARPOperation.request {
+            counters.count(.arpRequestsIn)
+        } else {
+            counters.count(.arpRepliesIn)
+        }
         let iface = interfaces[interface]
         // A sender claiming a group MAC or our own address is bogus (RFC 1122 §2.3.2.1 "ARP
         // cache validation"; RFC 5227 treats our own address as a conflict).
@@ -95,8 +99,13 @@ extension Stack {
                 learn(arp.senderIP, mac: arp.senderMAC, interface: interface, effects: &effects)
             }
             sendARP(
-                operation: ARPOperation.reply, interface: interface, targetMAC: arp.senderMAC,
-                targetIP: arp.senderIP, destinationMAC: arp.senderMAC, effects: &effects)
+                operation: ARPOperation.reply,
+                interface: interface,
+                targetMAC: arp.senderMAC,
+                targetIP: arp.senderIP,
+                destinationMAC: arp.senderMAC,
+                effects: &effects
+            )
             trace(.arpReplySent(to: arp.senderIP, mac: iface.mac))
         } else if !merged {
             drop(.arpUnsolicitedReply)
@@ -116,7 +125,8 @@ extension Stack {
                 return
             }
         }
-        var entry = neighbors.entries.removeValue(forKey: address) ?? NeighborCache.Entry(interface: interface, expires: now)
+        var entry =
+            neighbors.entries.removeValue(forKey: address) ?? NeighborCache.Entry(interface: interface, expires: now)
         if entry.mac != mac || !exists { trace(.arpLearned(address: address, mac: mac)) }
         // An incomplete entry (a request outstanding) gets its first mapping: that creates it.
         counters.count(entry.mac == nil ? .arpEntriesCreated : .arpEntriesUpdated)
@@ -133,13 +143,23 @@ extension Stack {
         for p in pending {
             effects.frames.begin(headroom: EthernetHeader.size)
             p.bytes.withUnsafeBytes { effects.frames.append($0) }
-            commitEthernet(source: src, destination: mac, etherType: EtherType.ipv4, interface: interface, effects: &effects)
+            commitEthernet(
+                source: src,
+                destination: mac,
+                etherType: EtherType.ipv4,
+                interface: interface,
+                effects: &effects
+            )
         }
     }
 
     /// Prepends an Ethernet header to the frame being built and commits it.
     mutating func commitEthernet(
-        source: MACAddress, destination: MACAddress, etherType: UInt16, interface: Int, effects: inout Effects
+        source: MACAddress,
+        destination: MACAddress,
+        etherType: UInt16,
+        interface: Int,
+        effects: inout Effects
     ) {
         guard effects.frames.prepend(EthernetHeader.size) else {
             effects.frames.abort()
@@ -155,7 +175,11 @@ extension Stack {
 
     /// Sends an ARP request or reply.
     mutating func sendARP(
-        operation: UInt16, interface: Int, targetMAC: MACAddress, targetIP: IPv4Address, destinationMAC: MACAddress,
+        operation: UInt16,
+        interface: Int,
+        targetMAC: MACAddress,
+        targetIP: IPv4Address,
+        destinationMAC: MACAddress,
         effects: inout Effects
     ) {
         let iface = interfaces[interface]
@@ -163,12 +187,21 @@ extension Stack {
         effects.frames.appendZeros(ARPPacket.size)
         effects.frames.withFrame { buf in
             ARPPacket(
-                operation: operation, senderMAC: iface.mac, senderIP: iface.address, targetMAC: targetMAC,
+                operation: operation,
+                senderMAC: iface.mac,
+                senderIP: iface.address,
+                targetMAC: targetMAC,
                 targetIP: targetIP
             ).write(to: buf, at: 0)
         }
         counters.count(operation == ARPOperation.request ? .arpRequestsOut : .arpRepliesOut)
-        commitEthernet(source: iface.mac, destination: destinationMAC, etherType: EtherType.arp, interface: interface, effects: &effects)
+        commitEthernet(
+            source: iface.mac,
+            destination: destinationMAC,
+            etherType: EtherType.arp,
+            interface: interface,
+            effects: &effects
+        )
     }
 
     /// Broadcasts a request for `target` and schedules the next try (RFC 1122 §2.3.2.1: at most
@@ -181,8 +214,13 @@ extension Stack {
         trace(.arpRequestSent(target: target, attempt: e.requestsSent))
         // A re-validation of a known mapping is unicast (RFC 1122 §2.3.2.1 "unicast poll").
         sendARP(
-            operation: ARPOperation.request, interface: e.interface, targetMAC: .zero, targetIP: target,
-            destinationMAC: e.mac ?? .broadcast, effects: &effects)
+            operation: ARPOperation.request,
+            interface: e.interface,
+            targetMAC: .zero,
+            targetIP: target,
+            destinationMAC: e.mac ?? .broadcast,
+            effects: &effects
+        )
     }
 
     /// Resolves `nextHop` for the IP datagram being built in `effects.frames` and sends it, or
@@ -190,15 +228,33 @@ extension Stack {
     mutating func linkOutputIPv4(interface: Int, nextHop: IPv4Address, owner: PacketOwner, effects: inout Effects) {
         let iface = interfaces[interface]
         if nextHop == .broadcast || (iface.network.prefixLength < 31 && nextHop == iface.network.broadcastAddress) {
-            return commitEthernet(source: iface.mac, destination: .broadcast, etherType: EtherType.ipv4, interface: interface, effects: &effects)
+            return commitEthernet(
+                source: iface.mac,
+                destination: .broadcast,
+                etherType: EtherType.ipv4,
+                interface: interface,
+                effects: &effects
+            )
         }
         if nextHop.isMulticast {
             // RFC 1112 §6.4: 01-00-5E plus the low 23 bits of the group address.
             let mac = MACAddress(rawValue: 0x0100_5E00_0000 | UInt64(nextHop.rawValue & 0x7F_FFFF))
-            return commitEthernet(source: iface.mac, destination: mac, etherType: EtherType.ipv4, interface: interface, effects: &effects)
+            return commitEthernet(
+                source: iface.mac,
+                destination: mac,
+                etherType: EtherType.ipv4,
+                interface: interface,
+                effects: &effects
+            )
         }
         if var e = neighbors.entries[nextHop], let mac = e.mac {
-            commitEthernet(source: iface.mac, destination: mac, etherType: EtherType.ipv4, interface: interface, effects: &effects)
+            commitEthernet(
+                source: iface.mac,
+                destination: mac,
+                etherType: EtherType.ipv4,
+                interface: interface,
+                effects: &effects
+            )
             if e.expires <= now && e.nextRequest == nil {
                 // Stale: keep using it, and re-validate it (RFC 1122 §2.3.2.1).
                 e.requestsSent = 0
@@ -210,7 +266,8 @@ extension Stack {
         // Unresolved: hold the datagram (RFC 1122 §2.3.2.2), oldest dropped when full.
         let copy = effects.frames.copyFrame()
         effects.frames.abort()
-        var e = neighbors.entries.removeValue(forKey: nextHop) ?? NeighborCache.Entry(interface: interface, expires: now)
+        var e =
+            neighbors.entries.removeValue(forKey: nextHop) ?? NeighborCache.Entry(interface: interface, expires: now)
         let isNew = e.nextRequest == nil
         if isNew && neighbors.entries.count >= neighbors.maxEntries {
             drop(.arpPendingQueueFull)

@@ -55,9 +55,14 @@ struct Reassembly {
 extension Stack {
     /// Takes one fragment; returns the whole datagram (header and payload, as one IP packet with
     /// MF = 0 and offset 0) once every piece is in.
-    mutating func reassemblyInput(_ ip: IPv4Header, packet: UnsafeRawBufferPointer, effects: inout Effects) -> [UInt8]? {
+    mutating func reassemblyInput(_ ip: IPv4Header, packet: UnsafeRawBufferPointer, effects: inout Effects) -> [UInt8]?
+    {
         let key = Reassembly.Key(
-            source: ip.source, destination: ip.destination, proto: ip.protocol, identification: ip.identification)
+            source: ip.source,
+            destination: ip.destination,
+            proto: ip.protocol,
+            identification: ip.identification
+        )
         let length = ip.totalLength - ip.headerLength
         let start = ip.fragmentOffset
         let end = start + length
@@ -163,12 +168,21 @@ extension Stack {
             trace(.ipReassemblyTimedOut(identification: key.identification, source: key.source))
             if let first = dg.first {
                 let offending = OffendingDatagram(
-                    source: key.source, destination: key.destination, proto: key.proto, fragmentOffset: 0,
-                    headerLength: dg.firstHeaderLength)
+                    source: key.source,
+                    destination: key.destination,
+                    proto: key.proto,
+                    fragmentOffset: 0,
+                    headerLength: dg.firstHeaderLength
+                )
                 first.withUnsafeBytes { quote in
                     sendICMPError(
-                        type: ICMPv4Type.timeExceeded, code: ICMPv4TimeExceededCode.reassembly, offending: offending,
-                        quote: quote, broadcast: false, effects: &effects)
+                        type: ICMPv4Type.timeExceeded,
+                        code: ICMPv4TimeExceededCode.reassembly,
+                        offending: offending,
+                        quote: quote,
+                        broadcast: false,
+                        effects: &effects
+                    )
                 }
             }
         }

@@ -18,8 +18,12 @@ struct OffendingDatagram {
 
     init(_ ip: IPv4Header) {
         self.init(
-            source: ip.source, destination: ip.destination, proto: ip.protocol, fragmentOffset: ip.fragmentOffset,
-            headerLength: ip.headerLength)
+            source: ip.source,
+            destination: ip.destination,
+            proto: ip.protocol,
+            fragmentOffset: ip.fragmentOffset,
+            headerLength: ip.headerLength
+        )
     }
 }
 
@@ -42,7 +46,10 @@ struct Pings {
 extension Stack {
     /// ICMP input (RFC 792, RFC 1122 §3.2.2).
     mutating func icmpInput(
-        _ ip: IPv4Header, packet: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, broadcast: Bool,
+        _ ip: IPv4Header,
+        packet: UnsafeRawBufferPointer,
+        payload: UnsafeRawBufferPointer,
+        broadcast: Bool,
         effects: inout Effects
     ) {
         counters.count(.icmpIn)
@@ -67,8 +74,15 @@ extension Stack {
             effects.events.append(
                 .echoReply(
                     EchoReply(
-                        source: ip.source, identifier: icmp.identifier, sequence: icmp.sequenceNumber, ttl: ip.ttl,
-                        payloadLength: body.count, payloadMatches: matches)))
+                        source: ip.source,
+                        identifier: icmp.identifier,
+                        sequence: icmp.sequenceNumber,
+                        ttl: ip.ttl,
+                        payloadLength: body.count,
+                        payloadMatches: matches
+                    )
+                )
+            )
         case ICMPv4Type.sourceQuench:
             // RFC 6633 §3 (and RFC 9293 MUST-55): Source Quench is deprecated; a host MUST
             // silently discard it.
@@ -84,17 +98,26 @@ extension Stack {
 
     /// Answers an echo request with the same identifier, sequence and data (RFC 792).
     mutating func sendEchoReply(
-        to ip: IPv4Header, request: ICMPv4Header, data: UnsafeRawBufferPointer, effects: inout Effects
+        to ip: IPv4Header,
+        request: ICMPv4Header,
+        data: UnsafeRawBufferPointer,
+        effects: inout Effects
     ) {
         guard var route = route(to: ip.source) else { return drop(.ipNoRoute) }
         // RFC 1122 §3.2.2.6: the reply's source is the request's specific destination.
-        if isLocalOrBroadcast(ip.destination, interface: route.interface) == (true, false) { route.source = ip.destination }
+        if isLocalOrBroadcast(ip.destination, interface: route.interface) == (true, false) {
+            route.source = ip.destination
+        }
         effects.frames.begin(headroom: Self.ipHeadroom)
         effects.frames.appendZeros(ICMPv4Header.size)
         effects.frames.append(data)
         let total = effects.frames.length
         effects.frames.withFrame { buf in
-            ICMPv4Header(echoType: ICMPv4Type.echoReply, identifier: request.identifier, sequenceNumber: request.sequenceNumber).write(to: buf, at: 0, totalLength: total)
+            ICMPv4Header(
+                echoType: ICMPv4Type.echoReply,
+                identifier: request.identifier,
+                sequenceNumber: request.sequenceNumber
+            ).write(to: buf, at: 0, totalLength: total)
         }
         counters.count(.icmpOut)
         counters.count(.icmpEchoRepliesOut)
@@ -104,8 +127,12 @@ extension Stack {
     /// Sends an ICMP echo request (ping) to `destination`. Its reply arrives as
     /// `SocketEvent.echoReply`; a failure to resolve the next hop as `SocketEvent.echoFailed`.
     public mutating func sendEchoRequest(
-        to destination: IPv4Address, identifier: UInt16, sequence: UInt16, payload: UnsafeRawBufferPointer,
-        ttl: UInt8? = nil, into effects: inout Effects
+        to destination: IPv4Address,
+        identifier: UInt16,
+        sequence: UInt16,
+        payload: UnsafeRawBufferPointer,
+        ttl: UInt8? = nil,
+        into effects: inout Effects
     ) -> Result<Void, Errno> {
         guard payload.count <= 65535 - 20 - ICMPv4Header.size else { return .failure(.EMSGSIZE) }
         guard let route = route(to: destination) else {
@@ -117,16 +144,27 @@ extension Stack {
         effects.frames.append(payload)
         let total = effects.frames.length
         effects.frames.withFrame { buf in
-            ICMPv4Header(echoType: ICMPv4Type.echoRequest, identifier: identifier, sequenceNumber: sequence).write(to: buf, at: 0, totalLength: total)
+            ICMPv4Header(echoType: ICMPv4Type.echoRequest, identifier: identifier, sequenceNumber: sequence).write(
+                to: buf,
+                at: 0,
+                totalLength: total
+            )
         }
         pings.record(
-            .init(identifier: identifier, sequence: sequence), length: payload.count,
-            checksum: InternetChecksum.checksum(payload))
+            .init(identifier: identifier, sequence: sequence),
+            length: payload.count,
+            checksum: InternetChecksum.checksum(payload)
+        )
         counters.count(.icmpOut)
         counters.count(.icmpEchoRequestsOut)
         return ipSend(
-            route: route, protocol: IPProtocol.icmp, destination: destination, ttl: ttl,
-            owner: .echo(identifier: identifier, sequence: sequence), effects: &effects)
+            route: route,
+            protocol: IPProtocol.icmp,
+            destination: destination,
+            ttl: ttl,
+            owner: .echo(identifier: identifier, sequence: sequence),
+            effects: &effects
+        )
     }
 
     /// Sends an ICMP error about a received datagram, unless RFC 1122 §3.2.2 forbids it: never
@@ -135,8 +173,13 @@ extension Stack {
     /// faster than the rate limit. The quote is the IP header plus the first 8 payload bytes
     /// (RFC 792).
     mutating func sendICMPError(
-        type: UInt8, code: UInt8, rest: UInt32 = 0, offending o: OffendingDatagram, quote: UnsafeRawBufferPointer,
-        broadcast: Bool, effects: inout Effects
+        type: UInt8,
+        code: UInt8,
+        rest: UInt32 = 0,
+        offending o: OffendingDatagram,
+        quote: UnsafeRawBufferPointer,
+        broadcast: Bool,
+        effects: inout Effects
     ) {
         if broadcast || o.destination.isMulticast || o.fragmentOffset != 0 { return }
         // The datagram's own destination decides too: the reassembly timer has no `broadcast`
@@ -152,7 +195,9 @@ extension Stack {
         }
         guard icmpLimiter.take(now: now) else { return drop(.icmpRateLimited) }
         guard var route = route(to: o.source) else { return drop(.ipNoRoute) }
-        if isLocalOrBroadcast(o.destination, interface: route.interface) == (true, false) { route.source = o.destination }
+        if isLocalOrBroadcast(o.destination, interface: route.interface) == (true, false) {
+            route.source = o.destination
+        }
         let quoteLength = min(quote.count, o.headerLength + 8)
         effects.frames.begin(headroom: Self.ipHeadroom)
         effects.frames.appendZeros(ICMPv4Header.size)
@@ -182,9 +227,14 @@ extension Stack {
         switch proto {
         case IPProtocol.udp:
             udpICMPError(
-                localAddress: source, localPort: transport.be16(0), remoteAddress: destination,
-                remotePort: transport.be16(2), error: error, hard: icmp.type == ICMPv4Type.destinationUnreachable,
-                effects: &effects)
+                localAddress: source,
+                localPort: transport.be16(0),
+                remoteAddress: destination,
+                remotePort: transport.be16(2),
+                error: error,
+                hard: icmp.type == ICMPv4Type.destinationUnreachable,
+                effects: &effects
+            )
         case IPProtocol.icmp:
             // An error about a ping we sent.
             let key = Pings.Key(identifier: transport.be16(4), sequence: transport.be16(6))
@@ -195,9 +245,16 @@ extension Stack {
             effects.events.append(.echoFailed(identifier: key.identifier, sequence: key.sequence, error: error))
         case IPProtocol.tcp:
             tcpICMPError(
-                localAddress: source, localPort: transport.be16(0), remoteAddress: destination,
-                remotePort: transport.be16(2), sequence: SequenceNumber(transport.be32(4)), type: icmp.type,
-                code: icmp.code, nextHopMTU: icmp.nextHopMTU, effects: &effects)
+                localAddress: source,
+                localPort: transport.be16(0),
+                remoteAddress: destination,
+                remotePort: transport.be16(2),
+                sequence: SequenceNumber(transport.be32(4)),
+                type: icmp.type,
+                code: icmp.code,
+                nextHopMTU: icmp.nextHopMTU,
+                effects: &effects
+            )
         default:
             drop(.icmpErrorUnmatched)
         }

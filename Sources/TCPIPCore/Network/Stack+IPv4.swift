@@ -22,7 +22,12 @@ extension Stack {
     }
 
     /// IPv4 input (RFC 791 §3.2, RFC 1122 §3.2.1): validate, filter, reassemble, demultiplex.
-    mutating func ipv4Input(_ bytes: UnsafeRawBufferPointer, interface: Int, linkBroadcast: Bool, effects: inout Effects) {
+    mutating func ipv4Input(
+        _ bytes: UnsafeRawBufferPointer,
+        interface: Int,
+        linkBroadcast: Bool,
+        effects: inout Effects
+    ) {
         counters.count(.ipPacketsIn)
         let ip: IPv4Header
         switch IPv4Header.parse(bytes) {
@@ -65,8 +70,13 @@ extension Stack {
             drop(.ipUnknownProtocol)
             // RFC 1122 §3.2.2.1: a host SHOULD generate Protocol Unreachable.
             sendICMPError(
-                type: ICMPv4Type.destinationUnreachable, code: ICMPv4UnreachableCode.protocol, offending: OffendingDatagram(ip),
-                quote: packet, broadcast: broadcast, effects: &effects)
+                type: ICMPv4Type.destinationUnreachable,
+                code: ICMPv4UnreachableCode.protocol,
+                offending: OffendingDatagram(ip),
+                quote: packet,
+                broadcast: broadcast,
+                effects: &effects
+            )
         }
     }
 
@@ -77,8 +87,13 @@ extension Stack {
     /// - Returns: `EMSGSIZE` when DF is set and the datagram does not fit the MTU.
     @discardableResult
     mutating func ipSend(
-        route: RouteChoice, protocol proto: UInt8, destination: IPv4Address, dontFragment: Bool = false,
-        ttl: UInt8? = nil, owner: PacketOwner = .none, effects: inout Effects
+        route: RouteChoice,
+        protocol proto: UInt8,
+        destination: IPv4Address,
+        dontFragment: Bool = false,
+        ttl: UInt8? = nil,
+        owner: PacketOwner = .none,
+        effects: inout Effects
     ) -> Result<Void, Errno> {
         let mtu = interfaces[route.interface].mtu
         let length = effects.frames.length
@@ -89,9 +104,16 @@ extension Stack {
                 return .failure(.ENOBUFS)
             }
             let header = IPv4Header(
-                totalLength: 20 + length, identification: takeIPIdentification(), dontFragment: dontFragment,
-                moreFragments: false, fragmentOffset: 0, ttl: ttl, protocol: proto, source: route.source,
-                destination: destination)
+                totalLength: 20 + length,
+                identification: takeIPIdentification(),
+                dontFragment: dontFragment,
+                moreFragments: false,
+                fragmentOffset: 0,
+                ttl: ttl,
+                protocol: proto,
+                source: route.source,
+                destination: destination
+            )
             effects.frames.withFrame { header.write(to: $0, at: 0) }
             counters.count(.ipPacketsOut)
             linkOutputIPv4(interface: route.interface, nextHop: route.nextHop, owner: owner, effects: &effects)
@@ -118,8 +140,16 @@ extension Stack {
             data.withUnsafeBytes { effects.frames.append(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
             _ = effects.frames.prepend(20)
             let header = IPv4Header(
-                totalLength: 20 + n, identification: id, dontFragment: false, moreFragments: offset + n < length,
-                fragmentOffset: offset, ttl: ttl, protocol: proto, source: route.source, destination: destination)
+                totalLength: 20 + n,
+                identification: id,
+                dontFragment: false,
+                moreFragments: offset + n < length,
+                fragmentOffset: offset,
+                ttl: ttl,
+                protocol: proto,
+                source: route.source,
+                destination: destination
+            )
             effects.frames.withFrame { header.write(to: $0, at: 0) }
             counters.count(.ipPacketsOut)
             counters.count(.ipFragmentsOut)

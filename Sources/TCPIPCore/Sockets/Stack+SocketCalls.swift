@@ -47,7 +47,10 @@ extension Stack {
         let options =
             type == .stream
             ? SocketOptions(receiveBuffer: configuration.tcp.receiveBuffer, sendBuffer: configuration.tcp.sendBuffer)
-            : SocketOptions(receiveBuffer: configuration.defaultReceiveBuffer, sendBuffer: configuration.defaultSendBuffer)
+            : SocketOptions(
+                receiveBuffer: configuration.defaultReceiveBuffer,
+                sendBuffer: configuration.defaultSendBuffer
+            )
         guard let fd = sockets.insert(Socket(type: type, options: options)) else { return .failure(.EMFILE) }
         trace(.socketCreated(fd: fd, type: type))
         return .success(fd)
@@ -93,7 +96,10 @@ extension Stack {
 
     /// `connect(2)` on a datagram socket: sets the default peer (and binds if unbound).
     public mutating func connect(
-        _ fd: Int32, address: IPv4Address, port: UInt16, into effects: inout Effects
+        _ fd: Int32,
+        address: IPv4Address,
+        port: UInt16,
+        into effects: inout Effects
     ) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpConnect(fd, address: address, port: port, effects: &effects) }
@@ -113,7 +119,11 @@ extension Stack {
     }
 
     /// `send(2)`: a datagram to the connected peer.
-    public mutating func send(_ fd: Int32, _ data: UnsafeRawBufferPointer, into effects: inout Effects) -> Result<Int, Errno> {
+    public mutating func send(
+        _ fd: Int32,
+        _ data: UnsafeRawBufferPointer,
+        into effects: inout Effects
+    ) -> Result<Int, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
         guard let ra = s.udp.remoteAddress else { return .failure(.EDESTADDRREQ) }
@@ -122,7 +132,11 @@ extension Stack {
 
     /// `sendto(2)`: a datagram to `address:port`.
     public mutating func sendTo(
-        _ fd: Int32, _ data: UnsafeRawBufferPointer, address: IPv4Address, port: UInt16, into effects: inout Effects
+        _ fd: Int32,
+        _ data: UnsafeRawBufferPointer,
+        address: IPv4Address,
+        port: UInt16,
+        into effects: inout Effects
     ) -> Result<Int, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
@@ -189,14 +203,18 @@ extension Stack {
 
     /// `getsockname(2)`.
     public func localAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
-        socketOrEBADF(fd).map { $0.type == .stream ? ($0.tcp.localAddress, $0.tcp.localPort) : ($0.udp.localAddress, $0.udp.localPort) }
+        socketOrEBADF(fd).map {
+            $0.type == .stream ? ($0.tcp.localAddress, $0.tcp.localPort) : ($0.udp.localAddress, $0.udp.localPort)
+        }
     }
 
     /// `getpeername(2)`: `ENOTCONN` when unconnected.
     public func remoteAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).flatMap { s in
             if s.type == .stream {
-                guard let slot = s.tcp.connection, let c = tcp.slots[slot], c.state != .synSent, c.state != .closed || c.resetError == nil else {
+                guard let slot = s.tcp.connection, let c = tcp.slots[slot], c.state != .synSent,
+                    c.state != .closed || c.resetError == nil
+                else {
                     return .failure(.ENOTCONN)
                 }
                 return .success((c.tuple.remoteAddress, c.tuple.remotePort))
@@ -209,7 +227,9 @@ extension Stack {
     /// `setsockopt(2)`. Booleans are 0/1; `SO_LINGER` takes seconds or nil for off.
     public mutating func setOption(_ fd: Int32, _ option: SocketOption, _ value: Int?) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
-        if option.isTCPLevel && s.type == .dgram { return .failure(.ENOPROTOOPT.with("\(option.rawValue) is a TCP option")) }
+        if option.isTCPLevel && s.type == .dgram {
+            return .failure(.ENOPROTOOPT.with("\(option.rawValue) is a TCP option"))
+        }
         if option != .soLinger && value == nil { return .failure(.EINVAL.with("\(option.rawValue) needs a value")) }
         let v = value ?? 0
         switch option {
@@ -265,7 +285,9 @@ extension Stack {
     /// `takeError`.
     public func option(_ fd: Int32, _ option: SocketOption) -> Result<Int?, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
-        if option.isTCPLevel && s.type == .dgram { return .failure(.ENOPROTOOPT.with("\(option.rawValue) is a TCP option")) }
+        if option.isTCPLevel && s.type == .dgram {
+            return .failure(.ENOPROTOOPT.with("\(option.rawValue) is a TCP option"))
+        }
         switch option {
         case .soRcvBuf: return .success(s.options.receiveBuffer)
         case .soSndBuf: return .success(s.options.sendBuffer)
@@ -320,23 +342,45 @@ extension Stack {
             if s.type == .stream {
                 if s.tcp.listen != nil {
                     return SocketSummary(
-                        fd: fd, proto: "tcp", local: (s.tcp.localAddress, s.tcp.localPort), remote: nil, state: "LISTEN",
-                        sendQueue: 0, receiveQueue: s.tcp.listen!.acceptQueue.count)
+                        fd: fd,
+                        proto: "tcp",
+                        local: (s.tcp.localAddress, s.tcp.localPort),
+                        remote: nil,
+                        state: "LISTEN",
+                        sendQueue: 0,
+                        receiveQueue: s.tcp.listen!.acceptQueue.count
+                    )
                 }
                 if let slot = s.tcp.connection, let c = tcp.slots[slot] {
                     return SocketSummary(
-                        fd: fd, proto: "tcp", local: (c.tuple.localAddress, c.tuple.localPort),
-                        remote: (c.tuple.remoteAddress, c.tuple.remotePort), state: c.state.name,
-                        sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable)
+                        fd: fd,
+                        proto: "tcp",
+                        local: (c.tuple.localAddress, c.tuple.localPort),
+                        remote: (c.tuple.remoteAddress, c.tuple.remotePort),
+                        state: c.state.name,
+                        sendQueue: c.sendBuffer.count,
+                        receiveQueue: c.receiveBuffer.readable
+                    )
                 }
                 return SocketSummary(
-                    fd: fd, proto: "tcp", local: s.tcp.localPort == 0 ? nil : (s.tcp.localAddress, s.tcp.localPort),
-                    remote: nil, state: "CLOSED", sendQueue: 0, receiveQueue: 0)
+                    fd: fd,
+                    proto: "tcp",
+                    local: s.tcp.localPort == 0 ? nil : (s.tcp.localAddress, s.tcp.localPort),
+                    remote: nil,
+                    state: "CLOSED",
+                    sendQueue: 0,
+                    receiveQueue: 0
+                )
             }
             return SocketSummary(
-                fd: fd, proto: "udp", local: s.udp.localPort == 0 ? nil : (s.udp.localAddress, s.udp.localPort),
-                remote: s.udp.remoteAddress.map { ($0, s.udp.remotePort) }, state: nil, sendQueue: 0,
-                receiveQueue: s.udp.queuedBytes)
+                fd: fd,
+                proto: "udp",
+                local: s.udp.localPort == 0 ? nil : (s.udp.localAddress, s.udp.localPort),
+                remote: s.udp.remoteAddress.map { ($0, s.udp.remotePort) },
+                state: nil,
+                sendQueue: 0,
+                receiveQueue: s.udp.queuedBytes
+            )
         } + tcpNetstat()
     }
 

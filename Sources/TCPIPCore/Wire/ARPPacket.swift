@@ -29,7 +29,11 @@ public struct ARPPacket: Hashable, Sendable {
 
     /// Creates a packet.
     @inlinable public init(
-        operation: UInt16, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress, targetIP: IPv4Address
+        operation: UInt16,
+        senderMAC: MACAddress,
+        senderIP: IPv4Address,
+        targetMAC: MACAddress,
+        targetIP: IPv4Address
     ) {
         self.operation = operation
         self.senderMAC = senderMAC

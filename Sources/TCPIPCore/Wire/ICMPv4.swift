@@ -85,7 +85,11 @@ public struct ICMPv4Header: Hashable, Sendable {
 
     /// Creates a header.
     @inlinable public init(
-        type: UInt8, code: UInt8, restOfHeader: UInt32 = 0, checksum: UInt16 = 0, payloadLength: Int = 0
+        type: UInt8,
+        code: UInt8,
+        restOfHeader: UInt32 = 0,
+        checksum: UInt16 = 0,
+        payloadLength: Int = 0
     ) {
         self.type = type
         self.code = code
@@ -125,7 +129,10 @@ public struct ICMPv4Header: Hashable, Sendable {
         guard InternetChecksum.verifies(message) else { return .failure(.icmpBadChecksum) }
         return .success(
             ICMPv4Header(
-                type: message[0], code: message[1], restOfHeader: message.be32(4), checksum: message.be16(2),
+                type: message[0],
+                code: message[1],
+                restOfHeader: message.be32(4),
+                checksum: message.be16(2),
                 payloadLength: message.count - size
             )
         )

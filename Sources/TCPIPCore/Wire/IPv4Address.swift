@@ -41,7 +41,8 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Reads four octets at `offset` (the caller has checked the bounds).
     @inlinable public init(reading bytes: UnsafeRawBufferPointer, at offset: Int) {
-        rawValue = UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
+        rawValue =
+            UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
             | UInt32(bytes[offset + 3])
     }
 

@@ -54,9 +54,16 @@ public struct IPv4Header: Hashable, Sendable {
 
     /// Creates a 20-byte header to be written; `totalLength` counts the header and the payload.
     @inlinable public init(
-        tos: UInt8 = 0, totalLength: Int, identification: UInt16, dontFragment: Bool = false,
-        moreFragments: Bool = false, fragmentOffset: Int = 0, ttl: UInt8, protocol proto: UInt8,
-        source: IPv4Address, destination: IPv4Address
+        tos: UInt8 = 0,
+        totalLength: Int,
+        identification: UInt16,
+        dontFragment: Bool = false,
+        moreFragments: Bool = false,
+        fragmentOffset: Int = 0,
+        ttl: UInt8,
+        protocol proto: UInt8,
+        source: IPv4Address,
+        destination: IPv4Address
     ) {
         version = 4
         headerLength = Self.minimumSize
@@ -140,9 +147,19 @@ public struct IPv4Header: Hashable, Sendable {
 
     /// Creates a header from every decoded field (used by `parse`).
     init(
-        version: UInt8, headerLength: Int, tos: UInt8, totalLength: Int, identification: UInt16,
-        dontFragment: Bool, moreFragments: Bool, fragmentOffset: Int, ttl: UInt8, protocol proto: UInt8,
-        checksum: UInt16, source: IPv4Address, destination: IPv4Address
+        version: UInt8,
+        headerLength: Int,
+        tos: UInt8,
+        totalLength: Int,
+        identification: UInt16,
+        dontFragment: Bool,
+        moreFragments: Bool,
+        fragmentOffset: Int,
+        ttl: UInt8,
+        protocol proto: UInt8,
+        checksum: UInt16,
+        source: IPv4Address,
+        destination: IPv4Address
     ) {
         self.version = version
         self.headerLength = headerLength

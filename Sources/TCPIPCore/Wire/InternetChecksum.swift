@@ -42,9 +42,14 @@ public struct InternetChecksum: Sendable {
     /// Adds the TCP/UDP pseudo-header (RFC 768, RFC 9293 §3.1): source, destination, zero,
     /// protocol, and the transport length.
     @inlinable public mutating func addPseudoHeader(
-        source: IPv4Address, destination: IPv4Address, protocol proto: UInt8, length: Int
+        source: IPv4Address,
+        destination: IPv4Address,
+        protocol proto: UInt8,
+        length: Int
     ) {
-        sum &+= UInt64(source.rawValue) &+ UInt64(destination.rawValue) &+ UInt64(proto) &+ UInt64(UInt16(truncatingIfNeeded: length))
+        sum &+=
+            UInt64(source.rawValue) &+ UInt64(destination.rawValue) &+ UInt64(proto)
+            &+ UInt64(UInt16(truncatingIfNeeded: length))
     }
 
     /// The folded ones' complement sum (not yet complemented).

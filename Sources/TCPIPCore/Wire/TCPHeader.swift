@@ -86,8 +86,14 @@ public struct TCPHeader: Hashable, Sendable {
 
     /// Creates a header; `dataOffset` is set to `encodedLength`.
     @inlinable public init(
-        sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: UInt32, acknowledgmentNumber: UInt32,
-        flags: TCPFlags, window: UInt16, urgentPointer: UInt16 = 0, options: TCPOptions = TCPOptions(),
+        sourcePort: UInt16,
+        destinationPort: UInt16,
+        sequenceNumber: UInt32,
+        acknowledgmentNumber: UInt32,
+        flags: TCPFlags,
+        window: UInt16,
+        urgentPointer: UInt16 = 0,
+        options: TCPOptions = TCPOptions(),
         payloadLength: Int = 0
     ) {
         self.sourcePort = sourcePort
@@ -110,7 +116,9 @@ public struct TCPHeader: Hashable, Sendable {
     /// (`.tcpBadDataOffset`), the checksum (`.tcpBadChecksum`), the options (`.tcpBadOptions`,
     /// see `TCPOptions.parse`).
     public static func parse(
-        _ segment: UnsafeRawBufferPointer, source: IPv4Address, destination: IPv4Address
+        _ segment: UnsafeRawBufferPointer,
+        source: IPv4Address,
+        destination: IPv4Address
     ) -> Result<TCPHeader, DropReason> {
         // RFC 9293 §3.1: the fixed header is 20 octets.
         guard segment.count >= minimumSize else { return .failure(.tcpTooShort) }
@@ -148,9 +156,17 @@ public struct TCPHeader: Hashable, Sendable {
 
     /// Creates a header from every decoded field (used by `parse`).
     init(
-        sourcePort: UInt16, destinationPort: UInt16, sequenceNumber: UInt32, acknowledgmentNumber: UInt32,
-        dataOffset: Int, flags: TCPFlags, window: UInt16, checksum: UInt16, urgentPointer: UInt16,
-        options: TCPOptions, payloadLength: Int
+        sourcePort: UInt16,
+        destinationPort: UInt16,
+        sequenceNumber: UInt32,
+        acknowledgmentNumber: UInt32,
+        dataOffset: Int,
+        flags: TCPFlags,
+        window: UInt16,
+        checksum: UInt16,
+        urgentPointer: UInt16,
+        options: TCPOptions,
+        payloadLength: Int
     ) {
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
@@ -174,7 +190,10 @@ public struct TCPHeader: Hashable, Sendable {
     /// guarantees `totalLength` bytes at `offset`, with `totalLength` ≥ `encodedLength`.
     @inlinable @discardableResult
     public func write(
-        to buffer: UnsafeMutableRawBufferPointer, at offset: Int, source: IPv4Address, destination: IPv4Address,
+        to buffer: UnsafeMutableRawBufferPointer,
+        at offset: Int,
+        source: IPv4Address,
+        destination: IPv4Address,
         totalLength: Int
     ) -> Int {
         let headerLength = Self.minimumSize + options.write(to: buffer, at: offset + Self.minimumSize)

@@ -106,8 +106,11 @@ public struct TCPOptions: Hashable, Sendable {
 
     /// Creates a set of options; with no arguments, none.
     @inlinable public init(
-        mss: UInt16? = nil, windowScale: UInt8? = nil, sackPermitted: Bool = false,
-        sackBlocks: SACKBlocks = SACKBlocks(), timestamps: Timestamps? = nil
+        mss: UInt16? = nil,
+        windowScale: UInt8? = nil,
+        sackPermitted: Bool = false,
+        sackBlocks: SACKBlocks = SACKBlocks(),
+        timestamps: Timestamps? = nil
     ) {
         self.mss = mss
         self.windowScale = windowScale

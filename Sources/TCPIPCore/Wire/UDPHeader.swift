@@ -32,7 +32,9 @@ public struct UDPHeader: Hashable, Sendable {
     /// below 8 or beyond the bytes received) or `.udpBadChecksum`. Bytes past the length field
     /// are ignored.
     public static func parse(
-        _ datagram: UnsafeRawBufferPointer, source: IPv4Address, destination: IPv4Address
+        _ datagram: UnsafeRawBufferPointer,
+        source: IPv4Address,
+        destination: IPv4Address
     ) -> Result<UDPHeader, DropReason> {
         // RFC 768: the header is 8 octets.
         guard datagram.count >= size else { return .failure(.udpTooShort) }
@@ -53,7 +55,11 @@ public struct UDPHeader: Hashable, Sendable {
         }
         return .success(
             UDPHeader(
-                sourcePort: datagram.be16(0), destinationPort: datagram.be16(2), length: length, checksum: checksum)
+                sourcePort: datagram.be16(0),
+                destinationPort: datagram.be16(2),
+                length: length,
+                checksum: checksum
+            )
         )
     }
 
@@ -63,7 +69,10 @@ public struct UDPHeader: Hashable, Sendable {
     ///
     /// The caller guarantees `length` bytes at `offset` and `length` ≤ 65535.
     @inlinable public func write(
-        to buffer: UnsafeMutableRawBufferPointer, at offset: Int, source: IPv4Address, destination: IPv4Address
+        to buffer: UnsafeMutableRawBufferPointer,
+        at offset: Int,
+        source: IPv4Address,
+        destination: IPv4Address
     ) {
         assert(length >= Self.size && length <= 0xFFFF, "UDP length out of range")
         buffer.setBE16(offset, sourcePort)

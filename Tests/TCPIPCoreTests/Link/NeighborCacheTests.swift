@@ -17,7 +17,12 @@ import Testing
         return (h, fd)
     }
 
-    static func send(_ h: inout Harness, _ fd: Int32, _ data: [UInt8], to ip: IPv4Address = Hosts.peerIP) -> Result<
+    static func send(
+        _ h: inout Harness,
+        _ fd: Int32,
+        _ data: [UInt8],
+        to ip: IPv4Address = Hosts.peerIP
+    ) -> Result<
         Int, Errno
     > {
         h.call { s, fx in data.withUnsafeBytes { s.sendTo(fd, $0, address: ip, port: 7, into: &fx) } }

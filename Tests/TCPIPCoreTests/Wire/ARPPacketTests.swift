@@ -16,8 +16,12 @@ import Testing
 
     @Test func writesGoldenReply() throws {
         let reply = ARPPacket(
-            operation: ARPOperation.reply, senderMAC: LinuxCapture.peerMAC, senderIP: LinuxCapture.peerIP,
-            targetMAC: LinuxCapture.kernelMAC, targetIP: LinuxCapture.kernelIP)
+            operation: ARPOperation.reply,
+            senderMAC: LinuxCapture.peerMAC,
+            senderIP: LinuxCapture.peerIP,
+            targetMAC: LinuxCapture.kernelMAC,
+            targetIP: LinuxCapture.kernelIP
+        )
         var buffer = [UInt8](repeating: 0, count: 28)
         buffer.withUnsafeMutableBytes { reply.write(to: $0, at: 0) }
         #expect(buffer == Self.replyBytes)
@@ -66,7 +70,8 @@ import Testing
                 senderMAC: MACAddress(rawValue: rng.next()),
                 senderIP: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next())),
                 targetMAC: MACAddress(rawValue: rng.next()),
-                targetIP: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next())))
+                targetIP: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next()))
+            )
             let at = Int(rng.next(below: 8))
             var buffer = WireTest.randomBytes(at + 28, using: &rng)
             buffer.withUnsafeMutableBytes { p.write(to: $0, at: at) }

@@ -38,8 +38,10 @@ import Testing
         var rng = SeededRandom(seed: 894)
         for _ in 0..<200 {
             let h = EthernetHeader(
-                destination: MACAddress(rawValue: rng.next()), source: MACAddress(rawValue: rng.next()),
-                etherType: UInt16.random(in: 0...0xFFFF, using: &rng))
+                destination: MACAddress(rawValue: rng.next()),
+                source: MACAddress(rawValue: rng.next()),
+                etherType: UInt16.random(in: 0...0xFFFF, using: &rng)
+            )
             let extra = Int(rng.next(below: 50))
             var buffer = WireTest.randomBytes(14 + extra, using: &rng)
             buffer.withUnsafeMutableBytes { h.write(to: $0, at: 0) }
@@ -47,7 +49,12 @@ import Testing
             #expect(
                 back
                     == EthernetHeader(
-                        destination: h.destination, source: h.source, etherType: h.etherType, payloadLength: extra))
+                        destination: h.destination,
+                        source: h.source,
+                        etherType: h.etherType,
+                        payloadLength: extra
+                    )
+            )
         }
     }
 }

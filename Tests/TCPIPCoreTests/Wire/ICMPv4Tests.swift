@@ -85,8 +85,10 @@ import Testing
         var rng = SeededRandom(seed: 792)
         for _ in 0..<300 {
             let h = ICMPv4Header(
-                type: UInt8.random(in: 0...255, using: &rng), code: UInt8.random(in: 0...255, using: &rng),
-                restOfHeader: UInt32(truncatingIfNeeded: rng.next()))
+                type: UInt8.random(in: 0...255, using: &rng),
+                code: UInt8.random(in: 0...255, using: &rng),
+                restOfHeader: UInt32(truncatingIfNeeded: rng.next())
+            )
             let total = 8 + Int(rng.next(below: 101))
             let at = Int(rng.next(below: 3))
             var buffer = WireTest.randomBytes(at + total + 3, using: &rng)

@@ -65,8 +65,14 @@ import Testing
 
     @Test func writesGoldenBytes() {
         let h = IPv4Header(
-            totalLength: 38, identification: 0x4B5A, dontFragment: true, ttl: 64, protocol: IPProtocol.udp,
-            source: LinuxCapture.kernelIP, destination: LinuxCapture.peerIP)
+            totalLength: 38,
+            identification: 0x4B5A,
+            dontFragment: true,
+            ttl: 64,
+            protocol: IPProtocol.udp,
+            source: LinuxCapture.kernelIP,
+            destination: LinuxCapture.peerIP
+        )
         var buffer = [UInt8](repeating: 0xEE, count: 20)
         buffer.withUnsafeMutableBytes { h.write(to: $0, at: 0) }
         #expect(buffer == Array(LinuxCapture.udp[14..<34]))
@@ -75,12 +81,20 @@ import Testing
     @Test func writesFragmentFields() throws {
         // MF with offset 1480 bytes: field 185 = 0xb9, flags 0x2000.
         let h = IPv4Header(
-            totalLength: 1500, identification: 7, moreFragments: true, fragmentOffset: 1480, ttl: 1,
-            protocol: IPProtocol.icmp, source: IPv4Address(10, 0, 0, 1), destination: IPv4Address(10, 0, 0, 2))
+            totalLength: 1500,
+            identification: 7,
+            moreFragments: true,
+            fragmentOffset: 1480,
+            ttl: 1,
+            protocol: IPProtocol.icmp,
+            source: IPv4Address(10, 0, 0, 1),
+            destination: IPv4Address(10, 0, 0, 2)
+        )
         var buffer = [UInt8](repeating: 0, count: 1500)
         buffer.withUnsafeMutableBytes { h.write(to: $0, at: 0) }
         #expect(
-            WireTest.hex(buffer[0..<20]) == "450005dc000720b90101" + WireTest.hex(buffer[10..<12]) + "0a0000010a000002")
+            WireTest.hex(buffer[0..<20]) == "450005dc000720b90101" + WireTest.hex(buffer[10..<12]) + "0a0000010a000002"
+        )
         let back = try Self.parse(buffer).get()
         #expect(back.moreFragments && !back.dontFragment && back.fragmentOffset == 1480 && back.isFragment)
     }
@@ -154,12 +168,17 @@ import Testing
         for _ in 0..<300 {
             let payload = Int(rng.next(below: 100))
             let h = IPv4Header(
-                tos: UInt8.random(in: 0...255, using: &rng), totalLength: 20 + payload,
-                identification: UInt16.random(in: 0...0xFFFF, using: &rng), dontFragment: rng.chance(0.5),
-                moreFragments: rng.chance(0.5), fragmentOffset: Int(rng.next(below: 8192)) * 8,
-                ttl: UInt8.random(in: 0...255, using: &rng), protocol: UInt8.random(in: 0...255, using: &rng),
+                tos: UInt8.random(in: 0...255, using: &rng),
+                totalLength: 20 + payload,
+                identification: UInt16.random(in: 0...0xFFFF, using: &rng),
+                dontFragment: rng.chance(0.5),
+                moreFragments: rng.chance(0.5),
+                fragmentOffset: Int(rng.next(below: 8192)) * 8,
+                ttl: UInt8.random(in: 0...255, using: &rng),
+                protocol: UInt8.random(in: 0...255, using: &rng),
                 source: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next())),
-                destination: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next())))
+                destination: IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next()))
+            )
             let at = Int(rng.next(below: 4))
             var buffer = WireTest.randomBytes(at + 20 + payload, using: &rng)
             buffer.withUnsafeMutableBytes { h.write(to: $0, at: at) }

@@ -8,7 +8,11 @@ import Testing
     static let src = LinuxCapture.kernelIP
     static let dst = LinuxCapture.peerIP
 
-    static func parse(_ bytes: [UInt8], source: IPv4Address = src, destination: IPv4Address = dst)
+    static func parse(
+        _ bytes: [UInt8],
+        source: IPv4Address = src,
+        destination: IPv4Address = dst
+    )
         -> Result<TCPHeader, DropReason>
     {
         bytes.withUnsafeBytes { TCPHeader.parse($0, source: source, destination: destination) }
@@ -54,10 +58,19 @@ import Testing
 
     @Test func writesGoldenSYN() {
         let h = TCPHeader(
-            sourcePort: 49252, destinationPort: 8080, sequenceNumber: 0x9CC8_8621, acknowledgmentNumber: 0,
-            flags: .syn, window: 64240,
+            sourcePort: 49252,
+            destinationPort: 8080,
+            sequenceNumber: 0x9CC8_8621,
+            acknowledgmentNumber: 0,
+            flags: .syn,
+            window: 64240,
             options: TCPOptions(
-                mss: 1460, windowScale: 10, sackPermitted: true, timestamps: .init(value: 0x806D_EA8B, echoReply: 0)))
+                mss: 1460,
+                windowScale: 10,
+                sackPermitted: true,
+                timestamps: .init(value: 0x806D_EA8B, echoReply: 0)
+            )
+        )
         #expect(h.encodedLength == 40 && h.dataOffset == 40)
         var buffer = [UInt8](repeating: 0xEE, count: 40)
         let n = buffer.withUnsafeMutableBytes {
@@ -70,9 +83,14 @@ import Testing
     @Test func writesGoldenDataSegmentOverItsPayload() {
         // The payload already sits after the header's room, as the send path lays it out.
         let h = TCPHeader(
-            sourcePort: 49252, destinationPort: 8080, sequenceNumber: 0x9CC8_8622, acknowledgmentNumber: 0x1000_0001,
-            flags: [.psh, .ack], window: 63,
-            options: TCPOptions(timestamps: .init(value: 0x806D_EA8B, echoReply: 0xABCD_EF01)))
+            sourcePort: 49252,
+            destinationPort: 8080,
+            sequenceNumber: 0x9CC8_8622,
+            acknowledgmentNumber: 0x1000_0001,
+            flags: [.psh, .ack],
+            window: 63,
+            options: TCPOptions(timestamps: .init(value: 0x806D_EA8B, echoReply: 0xABCD_EF01))
+        )
         var buffer = [UInt8](repeating: 0xEE, count: 3 + h.encodedLength) + Array("hello".utf8)
         buffer.withUnsafeMutableBytes {
             _ = h.write(to: $0, at: 3, source: Self.src, destination: Self.dst, totalLength: h.encodedLength + 5)
@@ -143,12 +161,16 @@ import Testing
             o.sackPermitted = rng.chance(0.3)
             if rng.chance(0.5) {
                 o.timestamps = .init(
-                    value: UInt32(truncatingIfNeeded: rng.next()), echoReply: UInt32(truncatingIfNeeded: rng.next()))
+                    value: UInt32(truncatingIfNeeded: rng.next()),
+                    echoReply: UInt32(truncatingIfNeeded: rng.next())
+                )
             }
             if rng.chance(0.3) {
                 for _ in 0..<Int(rng.next(below: 3)) {
                     o.sackBlocks.append(
-                        left: UInt32(truncatingIfNeeded: rng.next()), right: UInt32(truncatingIfNeeded: rng.next()))
+                        left: UInt32(truncatingIfNeeded: rng.next()),
+                        right: UInt32(truncatingIfNeeded: rng.next())
+                    )
                 }
             }
             let payload = Int(rng.next(below: 300))
@@ -159,7 +181,10 @@ import Testing
                 acknowledgmentNumber: UInt32(truncatingIfNeeded: rng.next()),
                 flags: TCPFlags(rawValue: UInt8.random(in: 0...255, using: &rng)),
                 window: UInt16.random(in: 0...0xFFFF, using: &rng),
-                urgentPointer: UInt16.random(in: 0...0xFFFF, using: &rng), options: o, payloadLength: payload)
+                urgentPointer: UInt16.random(in: 0...0xFFFF, using: &rng),
+                options: o,
+                payloadLength: payload
+            )
             let src = IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next()))
             let dst = IPv4Address(rawValue: UInt32(truncatingIfNeeded: rng.next()))
             let at = Int(rng.next(below: 4))

@@ -151,11 +151,15 @@ import Testing
             o.sackPermitted = rng.chance(0.5)
             if rng.chance(0.5) {
                 o.timestamps = .init(
-                    value: UInt32(truncatingIfNeeded: rng.next()), echoReply: UInt32(truncatingIfNeeded: rng.next()))
+                    value: UInt32(truncatingIfNeeded: rng.next()),
+                    echoReply: UInt32(truncatingIfNeeded: rng.next())
+                )
             }
             for _ in 0..<Int(rng.next(below: 5)) {
                 o.sackBlocks.append(
-                    left: UInt32(truncatingIfNeeded: rng.next()), right: UInt32(truncatingIfNeeded: rng.next()))
+                    left: UInt32(truncatingIfNeeded: rng.next()),
+                    right: UInt32(truncatingIfNeeded: rng.next())
+                )
             }
             let bytes = Self.encode(o)
             #expect(bytes.count % 4 == 0 && bytes.count <= TCPOptions.maximumLength)

@@ -6,7 +6,11 @@ import Testing
     static let src = LinuxCapture.kernelIP
     static let dst = LinuxCapture.peerIP
 
-    static func parse(_ bytes: [UInt8], source: IPv4Address = src, destination: IPv4Address = dst)
+    static func parse(
+        _ bytes: [UInt8],
+        source: IPv4Address = src,
+        destination: IPv4Address = dst
+    )
         -> Result<UDPHeader, DropReason>
     {
         bytes.withUnsafeBytes { UDPHeader.parse($0, source: source, destination: destination) }
@@ -92,7 +96,9 @@ import Testing
             let length = 8 + Int(rng.next(below: 200))
             let h = UDPHeader(
                 sourcePort: UInt16.random(in: 0...0xFFFF, using: &rng),
-                destinationPort: UInt16.random(in: 0...0xFFFF, using: &rng), length: length)
+                destinationPort: UInt16.random(in: 0...0xFFFF, using: &rng),
+                length: length
+            )
             let at = Int(rng.next(below: 3))
             var buffer = WireTest.randomBytes(at + length + 2, using: &rng)
             buffer.withUnsafeMutableBytes { h.write(to: $0, at: at, source: src, destination: dst) }

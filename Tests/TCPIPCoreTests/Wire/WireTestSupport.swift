@@ -69,7 +69,8 @@ enum LinuxCapture {
     /// `connect()` to 10.99.0.2:8080 first asks who has 10.99.0.2 (unpadded: TAP carries no
     /// 60-byte minimum).
     static let arpRequest = WireTest.bytes(
-        "ffffffffffff 020000000001 0806 0001 0800 06 04 0001 020000000001 0a630001 000000000000 0a630002")
+        "ffffffffffff 020000000001 0806 0001 0800 06 04 0001 020000000001 0a630001 000000000000 0a630002"
+    )
 
     /// The SYN: MSS 1460, SACK-permitted, timestamps, window scale 10.
     static let syn = WireTest.bytes(
@@ -78,7 +79,8 @@ enum LinuxCapture {
         4500003c a31f4000 400682d4 0a630001 0a630002
         c0641f90 9cc88621 00000000 a002faf0 ca6b0000
         020405b4 0402080a 806dea8b 00000000 0103030a
-        """)
+        """
+    )
 
     /// `send("hello")`: PSH+ACK with NOP NOP timestamps.
     static let data = WireTest.bytes(
@@ -88,7 +90,8 @@ enum LinuxCapture {
         c0641f90 9cc88622 10000001 8018003f 052d0000
         0101080a 806dea8b abcdef01
         68656c6c6f
-        """)
+        """
+    )
 
     /// The duplicate ACK answering out-of-order data: timestamps and one SACK block.
     static let dupAckWithSACK = WireTest.bytes(
@@ -97,7 +100,8 @@ enum LinuxCapture {
         45000040 a3224000 400682cd 0a630001 0a630002
         c0641f90 9cc88627 10000001 b010003f f21b0000
         0101080a 806dea8b abcdef01 0101050a 10000065 1000006f
-        """)
+        """
+    )
 
     /// `sendto("hello udp\n")` from port 40000 to 10.99.0.2:9999.
     static let udp = WireTest.bytes(
@@ -105,7 +109,8 @@ enum LinuxCapture {
         020000000002 020000000001 0800
         45000026 4b5a4000 4011daa4 0a630001 0a630002
         9c40270f 0012fe50 68656c6c6f207564700a
-        """)
+        """
+    )
 
     /// An echo request from a ping socket (identifier chosen by the kernel, sequence 1, 56 bytes
     /// of data 0x10…0x47).
@@ -116,7 +121,8 @@ enum LinuxCapture {
         0800860f b91a0001
         101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f
         303132333435363738393a3b3c3d3e3f4041424344454647
-        """)
+        """
+    )
 
     /// The kernel's port unreachable for a UDP datagram to 10.99.0.1:7777 (TOS 0xc0, no DF).
     static let portUnreachable = WireTest.bytes(
@@ -125,7 +131,8 @@ enum LinuxCapture {
         45c0003c cdce0000 4001976a 0a630001 0a630002
         030311e3 00000000
         45000020 22224000 401103e3 0a630002 0a630001 15b31e61 000cd828 70696e67
-        """)
+        """
+    )
 
     /// The bytes of `frame` from `start` on.
     static func slice(_ frame: [UInt8], from start: Int) -> [UInt8] { Array(frame[start...]) }

@@ -22,7 +22,11 @@ struct InitialSequenceNumberGenerator {
 
     /// The ISN for a connection on this 4-tuple started at `now`.
     func generate(
-        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16, now: Instant
+        localAddress: IPv4Address,
+        localPort: UInt16,
+        remoteAddress: IPv4Address,
+        remotePort: UInt16,
+        now: Instant
     ) -> SequenceNumber {
         // M: the 4-microsecond timer (RFC 6528 §3), truncated to 32 bits.
         let m = UInt32(truncatingIfNeeded: now.nanoseconds / 4000)

@@ -42,7 +42,9 @@ struct RTTEstimator {
     static let maxSample: Int64 = 1 << 50
 
     init(
-        initialRTO: Int64 = 1_000_000_000, minRTO: Int64 = 200_000_000, maxRTO: Int64 = 120_000_000_000,
+        initialRTO: Int64 = 1_000_000_000,
+        minRTO: Int64 = 200_000_000,
+        maxRTO: Int64 = 120_000_000_000,
         granularity: Int64 = 1_000_000
     ) {
         self.minRTO = Swift.max(minRTO, 0)

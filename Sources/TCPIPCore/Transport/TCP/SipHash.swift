@@ -25,10 +25,20 @@ struct SipHash24 {
 
     /// One SipRound (paper §2).
     @inline(__always) private mutating func round() {
-        v0 &+= v1; v1 = Self.rotl(v1, 13); v1 ^= v0; v0 = Self.rotl(v0, 32)
-        v2 &+= v3; v3 = Self.rotl(v3, 16); v3 ^= v2
-        v0 &+= v3; v3 = Self.rotl(v3, 21); v3 ^= v0
-        v2 &+= v1; v1 = Self.rotl(v1, 17); v1 ^= v2; v2 = Self.rotl(v2, 32)
+        v0 &+= v1
+        v1 = Self.rotl(v1, 13)
+        v1 ^= v0
+        v0 = Self.rotl(v0, 32)
+        v2 &+= v3
+        v3 = Self.rotl(v3, 16)
+        v3 ^= v2
+        v0 &+= v3
+        v3 = Self.rotl(v3, 21)
+        v3 ^= v0
+        v2 &+= v1
+        v1 = Self.rotl(v1, 17)
+        v1 ^= v2
+        v2 = Self.rotl(v2, 32)
     }
 
     /// Compression of one message word: c = 2 rounds.

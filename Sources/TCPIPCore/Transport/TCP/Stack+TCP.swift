@@ -14,7 +14,10 @@ extension Stack {
     /// TCP input (RFC 9293 §3.10.7 "SEGMENT ARRIVES"): find the connection, else a listener,
     /// else answer as the CLOSED state does.
     mutating func tcpInput(
-        _ ip: IPv4Header, packet: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, broadcast: Bool,
+        _ ip: IPv4Header,
+        packet: UnsafeRawBufferPointer,
+        payload: UnsafeRawBufferPointer,
+        broadcast: Bool,
         effects: inout Effects
     ) {
         counters.count(.tcpSegmentsIn)
@@ -26,10 +29,15 @@ extension Stack {
         case .failure(let r): return drop(r)
         }
         let seg = TCPSegment(header: header, source: ip.source, destination: ip.destination)
-        let data = UnsafeRawBufferPointer(rebasing: payload[header.dataOffset..<(header.dataOffset + header.payloadLength)])
+        let data = UnsafeRawBufferPointer(
+            rebasing: payload[header.dataOffset..<(header.dataOffset + header.payloadLength)]
+        )
         let tuple = TCPFourTuple(
-            localAddress: ip.destination, localPort: header.destinationPort, remoteAddress: ip.source,
-            remotePort: header.sourcePort)
+            localAddress: ip.destination,
+            localPort: header.destinationPort,
+            remoteAddress: ip.source,
+            remotePort: header.sourcePort
+        )
         if let slot = tcp.byTuple[tuple] {
             var c = tcp.slots[slot].take()!
             let reopen = tcpSegmentArrives(&c, seg, data: data, effects: &effects)
@@ -64,8 +72,13 @@ extension Stack {
         guard var route = route(to: seg.source) else { return drop(.ipNoRoute) }
         route.source = seg.destination
         let header = TCPHeader(
-            sourcePort: seg.header.destinationPort, destinationPort: seg.header.sourcePort, sequenceNumber: seq.rawValue,
-            acknowledgmentNumber: ack?.rawValue ?? 0, flags: ack == nil ? [.rst] : [.rst, .ack], window: 0)
+            sourcePort: seg.header.destinationPort,
+            destinationPort: seg.header.sourcePort,
+            sequenceNumber: seq.rawValue,
+            acknowledgmentNumber: ack?.rawValue ?? 0,
+            flags: ack == nil ? [.rst] : [.rst, .ack],
+            window: 0
+        )
         effects.frames.begin(headroom: Self.ipHeadroom)
         effects.frames.appendZeros(TCPHeader.minimumSize)
         let (src, dst) = (seg.destination, seg.source)
@@ -120,7 +133,15 @@ extension Stack {
         guard old != new else { return }
         if old == .timeWait { tcp.timeWaitCount -= 1 }
         c.state = new
-        trace(.tcpStateChanged(local: c.tuple.localPort, remote: c.tuple.remoteAddress, port: c.tuple.remotePort, from: old, to: new))
+        trace(
+            .tcpStateChanged(
+                local: c.tuple.localPort,
+                remote: c.tuple.remoteAddress,
+                port: c.tuple.remotePort,
+                from: old,
+                to: new
+            )
+        )
         switch new {
         case .timeWait:
             // RFC 9293 §3.10.7.4: TIME-WAIT for 2 MSL, other timers off. Past the limit the
@@ -137,7 +158,9 @@ extension Stack {
                 c.timeWaitAt = now.adding(nanoseconds: configuration.tcp.timeWait)
             }
         case .closed:
-            trace(.tcpConnectionClosed(local: c.tuple.localPort, remote: c.tuple.remoteAddress, port: c.tuple.remotePort))
+            trace(
+                .tcpConnectionClosed(local: c.tuple.localPort, remote: c.tuple.remoteAddress, port: c.tuple.remotePort)
+            )
         default: break
         }
         if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
@@ -161,11 +184,22 @@ extension Stack {
     /// §4.2.3.9): hard errors fail a connection that is still being set up; in a synchronized
     /// state they are soft; fragmentation-needed lowers the MSS (RFC 1191).
     mutating func tcpICMPError(
-        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16,
-        sequence: SequenceNumber, type: UInt8, code: UInt8, nextHopMTU: UInt16, effects: inout Effects
+        localAddress: IPv4Address,
+        localPort: UInt16,
+        remoteAddress: IPv4Address,
+        remotePort: UInt16,
+        sequence: SequenceNumber,
+        type: UInt8,
+        code: UInt8,
+        nextHopMTU: UInt16,
+        effects: inout Effects
     ) {
         let tuple = TCPFourTuple(
-            localAddress: localAddress, localPort: localPort, remoteAddress: remoteAddress, remotePort: remotePort)
+            localAddress: localAddress,
+            localPort: localPort,
+            remoteAddress: remoteAddress,
+            remotePort: remotePort
+        )
         guard let slot = tcp.byTuple[tuple], let c0 = tcp.slots[slot] else { return drop(.icmpErrorUnmatched) }
         // RFC 5927 §4.1: the quoted segment must be one in flight, SND.UNA =< SEG.SEQ < SND.NXT;
         // anything else is stale or forged (Linux counts it as OutOfWindowIcmps).
@@ -187,7 +221,8 @@ extension Stack {
             return
         }
         let error = Self.errno(forICMPType: type, code: code)
-        let hard = type == ICMPv4Type.destinationUnreachable
+        let hard =
+            type == ICMPv4Type.destinationUnreachable
             && (code == ICMPv4UnreachableCode.port || code == ICMPv4UnreachableCode.protocol)
         if c.state == .synSent || (c.state == .synReceived && !c.passive) {
             // RFC 1122 §4.2.3.9: a hard error during connection setup aborts it; net and host

@@ -44,16 +44,27 @@ extension Stack {
 
     /// A new control block with the socket's options.
     mutating func tcpNewConnection(
-        tuple: TCPFourTuple, route: RouteChoice, iss: SequenceNumber, passive: Bool, options o: SocketOptions,
+        tuple: TCPFourTuple,
+        route: RouteChoice,
+        iss: SequenceNumber,
+        passive: Bool,
+        options o: SocketOptions,
         effects: inout Effects
     ) -> TCPConnection {
         let t = configuration.tcp
         let mtu = interfaces[route.interface].mtu
         var c = TCPConnection(
-            tuple: tuple, route: route, iss: iss, passive: passive, sendBuffer: o.sendBuffer,
-            receiveBuffer: o.receiveBuffer, maxRanges: t.outOfOrderRanges, advertisedMSS: min(mtu - 40, o.maxSegment ?? 65535),
+            tuple: tuple,
+            route: route,
+            iss: iss,
+            passive: passive,
+            sendBuffer: o.sendBuffer,
+            receiveBuffer: o.receiveBuffer,
+            maxRanges: t.outOfOrderRanges,
+            advertisedMSS: min(mtu - 40, o.maxSegment ?? 65535),
             rtt: RTTEstimator(initialRTO: t.initialRTO, minRTO: t.minRTO, maxRTO: t.maxRTO),
-            initialWindowSegments: t.initialWindowSegments)
+            initialWindowSegments: t.initialWindowSegments
+        )
         if t.windowScaling {
             c.windowScaling = true
             c.rcvWindowShift = tcpWindowShift(for: o.receiveBuffer)
@@ -150,7 +161,10 @@ extension Stack {
     }
 
     /// `accept(2)`: the next completed connection, as a new descriptor; `EAGAIN` when none.
-    public mutating func accept(_ fd: Int32, into effects: inout Effects) -> Result<(fd: Int32, address: IPv4Address, port: UInt16), Errno> {
+    public mutating func accept(
+        _ fd: Int32,
+        into effects: inout Effects
+    ) -> Result<(fd: Int32, address: IPv4Address, port: UInt16), Errno> {
         guard var l = sockets[fd] else { return .failure(.EBADF) }
         guard var ls = l.tcp.listen else { return .failure(.EINVAL.with("socket is not listening")) }
         guard let slot = ls.acceptQueue.popFirst() else { return .failure(.EAGAIN) }
@@ -178,7 +192,12 @@ extension Stack {
     /// `connect(2)` on a stream socket: an active OPEN (RFC 9293 §3.10.1) — the SYN is sent
     /// and the call returns; `readiness` and `tcpInfo` tell the outcome. A repeated call gives
     /// `EALREADY` while the handshake runs, `EISCONN` once connected, or the failure.
-    mutating func tcpConnect(_ fd: Int32, address: IPv4Address, port: UInt16, effects: inout Effects) -> Result<Void, Errno> {
+    mutating func tcpConnect(
+        _ fd: Int32,
+        address: IPv4Address,
+        port: UInt16,
+        effects: inout Effects
+    ) -> Result<Void, Errno> {
         guard var s = sockets[fd] else { return .failure(.EBADF) }
         if let slot = s.tcp.connection, let c = tcp.slots[slot] {
             switch c.state {
@@ -210,11 +229,30 @@ extension Stack {
             tcp.addBinding(fd, port: p)
         }
         s.tcp.localAddress = route.source
-        let tuple = TCPFourTuple(localAddress: route.source, localPort: s.tcp.localPort, remoteAddress: address, remotePort: port)
+        let tuple = TCPFourTuple(
+            localAddress: route.source,
+            localPort: s.tcp.localPort,
+            remoteAddress: address,
+            remotePort: port
+        )
         guard tcp.byTuple[tuple] == nil else { return .failure(.EADDRINUSE.with("that connection already exists")) }
-        let iss = tcp.issOverride ?? tcp.isn.generate(
-            localAddress: tuple.localAddress, localPort: tuple.localPort, remoteAddress: address, remotePort: port, now: now)
-        var c = tcpNewConnection(tuple: tuple, route: route, iss: iss, passive: false, options: s.options, effects: &effects)
+        let iss =
+            tcp.issOverride
+            ?? tcp.isn.generate(
+                localAddress: tuple.localAddress,
+                localPort: tuple.localPort,
+                remoteAddress: address,
+                remotePort: port,
+                now: now
+            )
+        var c = tcpNewConnection(
+            tuple: tuple,
+            route: route,
+            iss: iss,
+            passive: false,
+            options: s.options,
+            effects: &effects
+        )
         c.fd = fd
         c.state = .synSent
         let slot = tcp.insert(c)
@@ -230,7 +268,9 @@ extension Stack {
 
     /// Runs `body` on the connection of stream socket `fd`, then stores it back.
     mutating func withConnection<R>(
-        _ fd: Int32, effects: inout Effects, _ body: (inout Stack, inout TCPConnection, inout Effects) -> Result<R, Errno>
+        _ fd: Int32,
+        effects: inout Effects,
+        _ body: (inout Stack, inout TCPConnection, inout Effects) -> Result<R, Errno>
     ) -> Result<R, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else {
@@ -275,7 +315,11 @@ extension Stack {
 
     /// RECEIVE (RFC 9293 §3.10.3): buffered bytes first, then the end: EOF after the peer's
     /// FIN, or (once) the reset. Reading may open the window and send a window update.
-    public mutating func receive(_ fd: Int32, max: Int, into effects: inout Effects) -> Result<(bytes: [UInt8], eof: Bool), Errno> {
+    public mutating func receive(
+        _ fd: Int32,
+        max: Int,
+        into effects: inout Effects
+    ) -> Result<(bytes: [UInt8], eof: Bool), Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         guard s.type == .stream else {
             return receiveFrom(fd, max: max).map { ($0.bytes, false) }
@@ -310,31 +354,52 @@ extension Stack {
     /// but copying into `buffer` instead of allocating an array per read. Returns how many
     /// bytes were copied, and `eof` true (with 0 bytes) once the peer's FIN has been read.
     public mutating func receive(
-        _ fd: Int32, to buffer: UnsafeMutableRawBufferPointer, into effects: inout Effects
+        _ fd: Int32,
+        to buffer: UnsafeMutableRawBufferPointer,
+        into effects: inout Effects
     ) -> Result<(count: Int, eof: Bool), Errno> {
-        tcpReceive(fd, max: buffer.count, effects: &effects, datagram: { d in
-            let n = Swift.min(d.count, buffer.count)
-            if n > 0, let dst = buffer.baseAddress { d.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: n) } }
-            return n
-        }) { rb, n in rb.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])) }
+        tcpReceive(
+            fd,
+            max: buffer.count,
+            effects: &effects,
+            datagram: { d in
+                let n = Swift.min(d.count, buffer.count)
+                if n > 0, let dst = buffer.baseAddress {
+                    d.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: n) }
+                }
+                return n
+            },
+            take: { rb, n in rb.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])) }
+        )
     }
 
     /// RECEIVE that drops up to `max` bytes without copying them (as Linux's `recv` with
     /// `MSG_TRUNC` on a TCP socket): for discard sinks. Same results as `receive(_:max:into:)`
     /// but the count of bytes consumed instead of the bytes.
     public mutating func receive(
-        _ fd: Int32, discardingUpTo max: Int, into effects: inout Effects
+        _ fd: Int32,
+        discardingUpTo max: Int,
+        into effects: inout Effects
     ) -> Result<(count: Int, eof: Bool), Errno> {
-        tcpReceive(fd, max: max, effects: &effects, datagram: { Swift.min($0.count, Swift.max(0, max)) }) { rb, n in
-            rb.discard(n)
-            return n
-        }
+        tcpReceive(
+            fd,
+            max: max,
+            effects: &effects,
+            datagram: { Swift.min($0.count, Swift.max(0, max)) },
+            take: { rb, n in
+                rb.discard(n)
+                return n
+            }
+        )
     }
 
     /// The body of RECEIVE (RFC 9293 §3.10.3) shared by the non-allocating variants; the same
     /// rules as `receive(_:max:into:)`, with `take` consuming `n` ≤ readable bytes.
     mutating func tcpReceive(
-        _ fd: Int32, max: Int, effects: inout Effects, datagram: ([UInt8]) -> Int,
+        _ fd: Int32,
+        max: Int,
+        effects: inout Effects,
+        datagram: ([UInt8]) -> Int,
         take: (inout ReceiveBuffer, Int) -> Int
     ) -> Result<(count: Int, eof: Bool), Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
@@ -432,32 +497,90 @@ extension Stack {
         if let ls = s.tcp.listen {
             return .success(
                 TCPInfo(
-                    state: .listen, sndUna: 0, sndNxt: 0, sndWnd: 0, rcvNxt: 0, rcvWnd: 0, iss: 0, irs: 0, mss: 0,
-                    srttMicroseconds: nil, rttvarMicroseconds: 0, rtoMicroseconds: 0, cwnd: 0, ssthresh: nil,
-                    retransmitsTotal: 0, backoff: 0, windowScale: nil, sack: false, timestamps: false,
-                    acceptQueue: ls.acceptQueue.count, sendQueue: 0, receiveQueue: 0, finAcknowledged: false))
+                    state: .listen,
+                    sndUna: 0,
+                    sndNxt: 0,
+                    sndWnd: 0,
+                    rcvNxt: 0,
+                    rcvWnd: 0,
+                    iss: 0,
+                    irs: 0,
+                    mss: 0,
+                    srttMicroseconds: nil,
+                    rttvarMicroseconds: 0,
+                    rtoMicroseconds: 0,
+                    cwnd: 0,
+                    ssthresh: nil,
+                    retransmitsTotal: 0,
+                    backoff: 0,
+                    windowScale: nil,
+                    sack: false,
+                    timestamps: false,
+                    acceptQueue: ls.acceptQueue.count,
+                    sendQueue: 0,
+                    receiveQueue: 0,
+                    finAcknowledged: false
+                )
+            )
         }
         guard let slot = s.tcp.connection, let c = tcp.slots[slot] else {
             return .success(
                 TCPInfo(
-                    state: .closed, sndUna: 0, sndNxt: 0, sndWnd: 0, rcvNxt: 0, rcvWnd: 0, iss: 0, irs: 0, mss: 0,
-                    srttMicroseconds: nil, rttvarMicroseconds: 0, rtoMicroseconds: 0, cwnd: 0, ssthresh: nil,
-                    retransmitsTotal: 0, backoff: 0, windowScale: nil, sack: false, timestamps: false, acceptQueue: nil,
-                    sendQueue: 0, receiveQueue: 0, finAcknowledged: false))
+                    state: .closed,
+                    sndUna: 0,
+                    sndNxt: 0,
+                    sndWnd: 0,
+                    rcvNxt: 0,
+                    rcvWnd: 0,
+                    iss: 0,
+                    irs: 0,
+                    mss: 0,
+                    srttMicroseconds: nil,
+                    rttvarMicroseconds: 0,
+                    rtoMicroseconds: 0,
+                    cwnd: 0,
+                    ssthresh: nil,
+                    retransmitsTotal: 0,
+                    backoff: 0,
+                    windowScale: nil,
+                    sack: false,
+                    timestamps: false,
+                    acceptQueue: nil,
+                    sendQueue: 0,
+                    receiveQueue: 0,
+                    finAcknowledged: false
+                )
+            )
         }
         return .success(tcpInfo(of: c))
     }
 
     func tcpInfo(of c: TCPConnection) -> TCPInfo {
         TCPInfo(
-            state: c.state, sndUna: c.sndUna.rawValue, sndNxt: c.sndNxt.rawValue, sndWnd: c.sndWnd,
-            rcvNxt: c.rcvNxt.rawValue, rcvWnd: max(0, c.rcvAdvertised - c.rcvNxt), iss: c.iss.rawValue,
-            irs: c.irs.rawValue, mss: c.mss, srttMicroseconds: c.rtt.srtt.map { $0 / 1000 },
-            rttvarMicroseconds: c.rtt.rttvar / 1000, rtoMicroseconds: c.rtt.rto / 1000, cwnd: c.cc.cwnd,
-            ssthresh: c.cc.ssthresh == Int.max ? nil : c.cc.ssthresh, retransmitsTotal: c.retransmitsTotal,
-            backoff: c.rtt.backoffs, windowScale: c.windowScaling ? (c.sndWindowShift, c.rcvWindowShift) : nil,
-            sack: c.sack, timestamps: c.timestamps, acceptQueue: nil, sendQueue: c.sendBuffer.count,
-            receiveQueue: c.receiveBuffer.readable, finAcknowledged: c.finAcked)
+            state: c.state,
+            sndUna: c.sndUna.rawValue,
+            sndNxt: c.sndNxt.rawValue,
+            sndWnd: c.sndWnd,
+            rcvNxt: c.rcvNxt.rawValue,
+            rcvWnd: max(0, c.rcvAdvertised - c.rcvNxt),
+            iss: c.iss.rawValue,
+            irs: c.irs.rawValue,
+            mss: c.mss,
+            srttMicroseconds: c.rtt.srtt.map { $0 / 1000 },
+            rttvarMicroseconds: c.rtt.rttvar / 1000,
+            rtoMicroseconds: c.rtt.rto / 1000,
+            cwnd: c.cc.cwnd,
+            ssthresh: c.cc.ssthresh == Int.max ? nil : c.cc.ssthresh,
+            retransmitsTotal: c.retransmitsTotal,
+            backoff: c.rtt.backoffs,
+            windowScale: c.windowScaling ? (c.sndWindowShift, c.rcvWindowShift) : nil,
+            sack: c.sack,
+            timestamps: c.timestamps,
+            acceptQueue: nil,
+            sendQueue: c.sendBuffer.count,
+            receiveQueue: c.receiveBuffer.readable,
+            finAcknowledged: c.finAcked
+        )
     }
 
     /// Stream readiness for `poll`.
@@ -482,9 +605,15 @@ extension Stack {
             guard let c = tcp.slots[slot], c.fd == nil, c.state != .closed else { continue }
             rows.append(
                 SocketSummary(
-                    fd: nil, proto: "tcp", local: (c.tuple.localAddress, c.tuple.localPort),
-                    remote: (c.tuple.remoteAddress, c.tuple.remotePort), state: c.state.name,
-                    sendQueue: c.sendBuffer.count, receiveQueue: c.receiveBuffer.readable))
+                    fd: nil,
+                    proto: "tcp",
+                    local: (c.tuple.localAddress, c.tuple.localPort),
+                    remote: (c.tuple.remoteAddress, c.tuple.remotePort),
+                    state: c.state.name,
+                    sendQueue: c.sendBuffer.count,
+                    receiveQueue: c.receiveBuffer.readable
+                )
+            )
         }
         return rows
     }

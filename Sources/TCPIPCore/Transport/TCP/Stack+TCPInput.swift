@@ -15,13 +15,28 @@ extension Stack {
         guard var route = route(to: seg.source) else { return drop(.ipNoRoute) }
         route.source = seg.destination
         let tuple = TCPFourTuple(
-            localAddress: seg.destination, localPort: seg.header.destinationPort, remoteAddress: seg.source,
-            remotePort: seg.header.sourcePort)
-        let iss = tcp.issOverride ?? tcp.isn.generate(
-            localAddress: tuple.localAddress, localPort: tuple.localPort, remoteAddress: tuple.remoteAddress,
-            remotePort: tuple.remotePort, now: now)
+            localAddress: seg.destination,
+            localPort: seg.header.destinationPort,
+            remoteAddress: seg.source,
+            remotePort: seg.header.sourcePort
+        )
+        let iss =
+            tcp.issOverride
+            ?? tcp.isn.generate(
+                localAddress: tuple.localAddress,
+                localPort: tuple.localPort,
+                remoteAddress: tuple.remoteAddress,
+                remotePort: tuple.remotePort,
+                now: now
+            )
         var c = tcpNewConnection(
-            tuple: tuple, route: route, iss: iss, passive: true, options: listener.options, effects: &effects)
+            tuple: tuple,
+            route: route,
+            iss: iss,
+            passive: true,
+            options: listener.options,
+            effects: &effects
+        )
         c.listener = lfd
         // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ" (any data on the SYN is not
         // acknowledged and will be sent again).
@@ -41,7 +56,15 @@ extension Stack {
         listener.tcp.listen = ls
         sockets[lfd] = listener
         let slot = tcp.insert(c)
-        trace(.tcpStateChanged(local: tuple.localPort, remote: tuple.remoteAddress, port: tuple.remotePort, from: .listen, to: .synReceived))
+        trace(
+            .tcpStateChanged(
+                local: tuple.localPort,
+                remote: tuple.remoteAddress,
+                port: tuple.remotePort,
+                from: .listen,
+                to: .synReceived
+            )
+        )
         tcpStore(tcp.slots[slot]!, slot: slot, effects: &effects)
     }
 
@@ -91,7 +114,10 @@ extension Stack {
     /// RFC's order). Returns true when a new SYN ended a TIME-WAIT connection and should be
     /// handed to the listener.
     mutating func tcpSegmentArrives(
-        _ c: inout TCPConnection, _ seg: TCPSegment, data: UnsafeRawBufferPointer, effects: inout Effects
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        data: UnsafeRawBufferPointer,
+        effects: inout Effects
     ) -> Bool {
         c.lastSegmentAt = now
         if c.state == .synSent {
@@ -153,7 +179,8 @@ extension Stack {
                 c.ackNow = true
             }
         } else {
-            acceptable = seq.isInWindow(start: c.rcvNxt, length: window)
+            acceptable =
+                seq.isInWindow(start: c.rcvNxt, length: window)
                 || (seq + (segLen - 1)).isInWindow(start: c.rcvNxt, length: window)
         }
         if !acceptable {
@@ -274,7 +301,11 @@ extension Stack {
         if dataEnd > dataStart {
             if c.state.receivesData && !c.readShut {
                 tcpReceiveData(
-                    &c, seq: seq, UnsafeRawBufferPointer(rebasing: data[dataStart..<dataEnd]), effects: &effects)
+                    &c,
+                    seq: seq,
+                    UnsafeRawBufferPointer(rebasing: data[dataStart..<dataEnd]),
+                    effects: &effects
+                )
             } else if c.state.receivesData && c.fd == nil {
                 // Data for a connection the application has closed: RFC 9293 §3.10.4 / RFC
                 // 2525 §2.17 — reset it.
@@ -382,7 +413,13 @@ extension Stack {
     /// The ACK field of a segment in a synchronized state (RFC 9293 §3.10.7.4 "fifth"), with
     /// RTT measurement (RFC 6298), congestion control (RFC 5681, RFC 6582) and the window
     /// update rule.
-    mutating func tcpProcessAck(_ c: inout TCPConnection, _ seg: TCPSegment, seq: SequenceNumber, dataLength: Int, effects: inout Effects) {
+    mutating func tcpProcessAck(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        seq: SequenceNumber,
+        dataLength: Int,
+        effects: inout Effects
+    ) {
         let ack = seg.ack
         let window = Int(seg.header.window) << c.sndWindowShift
         if ack > c.sndUna {
@@ -515,7 +552,12 @@ extension Stack {
     /// Takes in-window data (RFC 9293 §3.10.7.4 "seventh"): into the receive buffer at its
     /// offset; in order advances RCV.NXT; out of order is acknowledged at once with SACK
     /// blocks (RFC 5681 §4.2, RFC 2018).
-    mutating func tcpReceiveData(_ c: inout TCPConnection, seq: SequenceNumber, _ bytes: UnsafeRawBufferPointer, effects: inout Effects) {
+    mutating func tcpReceiveData(
+        _ c: inout TCPConnection,
+        seq: SequenceNumber,
+        _ bytes: UnsafeRawBufferPointer,
+        effects: inout Effects
+    ) {
         let offset = seq - c.rcvNxt
         let hadHole = c.receiveBuffer.hasOutOfOrder
         guard let advanced = c.receiveBuffer.write(at: offset, bytes) else {

@@ -45,7 +45,8 @@ extension Stack {
                 }
             }
             // Our FIN follows the last data byte once the application closed its side.
-            let finHere = c.finQueued && offset + (send ? length : 0) == c.sendBuffer.count
+            let finHere =
+                c.finQueued && offset + (send ? length : 0) == c.sendBuffer.count
                 && (c.finSeq == nil || c.sndNxt + (send ? length : 0) == c.finSeq!)
             let fin = finHere && (send || unsent == 0)
             if !send && !fin { break }
@@ -127,7 +128,11 @@ extension Stack {
     /// scale, SACK-permitted on SYNs; timestamps and SACK blocks after), the window, and
     /// `length` bytes from the send buffer at `offset` (from SND.UNA).
     mutating func tcpTransmit(
-        _ c: inout TCPConnection, seq: SequenceNumber, flags: TCPFlags, offset: Int, length: Int,
+        _ c: inout TCPConnection,
+        seq: SequenceNumber,
+        flags: TCPFlags,
+        offset: Int,
+        length: Int,
         effects: inout Effects
     ) {
         var options = TCPOptions()
@@ -154,12 +159,17 @@ extension Stack {
                 let base = c.rcvNxt
                 if let recent = c.receiveBuffer.mostRecentRange {
                     options.sackBlocks.append(
-                        left: (base + recent.lowerBound).rawValue, right: (base + recent.upperBound).rawValue)
+                        left: (base + recent.lowerBound).rawValue,
+                        right: (base + recent.upperBound).rawValue
+                    )
                 }
                 let recent = c.receiveBuffer.mostRecentRange
                 c.receiveBuffer.forEachOutOfOrderRange { r in
                     if r != recent && options.sackBlocks.count < maxBlocks {
-                        options.sackBlocks.append(left: (base + r.lowerBound).rawValue, right: (base + r.upperBound).rawValue)
+                        options.sackBlocks.append(
+                            left: (base + r.lowerBound).rawValue,
+                            right: (base + r.upperBound).rawValue
+                        )
                     }
                 }
             }
@@ -179,8 +189,14 @@ extension Stack {
         }
         let ackNumber = flags.contains(.ack) ? c.rcvNxt : SequenceNumber(0)
         let header = TCPHeader(
-            sourcePort: c.tuple.localPort, destinationPort: c.tuple.remotePort, sequenceNumber: seq.rawValue,
-            acknowledgmentNumber: ackNumber.rawValue, flags: flags, window: field, options: options)
+            sourcePort: c.tuple.localPort,
+            destinationPort: c.tuple.remotePort,
+            sequenceNumber: seq.rawValue,
+            acknowledgmentNumber: ackNumber.rawValue,
+            flags: flags,
+            window: field,
+            options: options
+        )
         let headerLength = header.encodedLength
         effects.frames.begin(headroom: Self.ipHeadroom)
         effects.frames.appendZeros(headerLength + length)
@@ -190,7 +206,10 @@ extension Stack {
         effects.frames.withFrame { buf in
             if length > 0 {
                 _ = buffer.copy(
-                    from: offset, count: length, into: UnsafeMutableRawBufferPointer(rebasing: buf[headerLength..<total]))
+                    from: offset,
+                    count: length,
+                    into: UnsafeMutableRawBufferPointer(rebasing: buf[headerLength..<total])
+                )
             }
             _ = header.write(to: buf, at: 0, source: src, destination: dst, totalLength: total)
         }
@@ -204,10 +223,24 @@ extension Stack {
         }
         counters.count(.tcpSegmentsOut)
         if let sink = traceSink {
-            sink(.tcpSegmentSent(local: c.tuple.localPort, seq: seq.rawValue, ack: ackNumber.rawValue, flags: flags, length: length, window: Int(field)))
+            sink(
+                .tcpSegmentSent(
+                    local: c.tuple.localPort,
+                    seq: seq.rawValue,
+                    ack: ackNumber.rawValue,
+                    flags: flags,
+                    length: length,
+                    window: Int(field)
+                )
+            )
         }
         ipSend(
-            route: c.route, protocol: IPProtocol.tcp, destination: c.tuple.remoteAddress, dontFragment: true,
-            owner: c.fd.map { .socket($0) } ?? .none, effects: &effects)
+            route: c.route,
+            protocol: IPProtocol.tcp,
+            destination: c.tuple.remoteAddress,
+            dontFragment: true,
+            owner: c.fd.map { .socket($0) } ?? .none,
+            effects: &effects
+        )
     }
 }

@@ -109,8 +109,16 @@ struct TCPConnection {
     var resetReported = false
 
     init(
-        tuple: TCPFourTuple, route: RouteChoice, iss: SequenceNumber, passive: Bool, sendBuffer: Int,
-        receiveBuffer: Int, maxRanges: Int, advertisedMSS: Int, rtt: RTTEstimator, initialWindowSegments: Int
+        tuple: TCPFourTuple,
+        route: RouteChoice,
+        iss: SequenceNumber,
+        passive: Bool,
+        sendBuffer: Int,
+        receiveBuffer: Int,
+        maxRanges: Int,
+        advertisedMSS: Int,
+        rtt: RTTEstimator,
+        initialWindowSegments: Int
     ) {
         state = .closed
         self.tuple = tuple

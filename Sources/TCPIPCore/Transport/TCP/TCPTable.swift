@@ -51,7 +51,10 @@ struct TCPTable {
 
     init(configuration: TCPConfiguration, random: inout SeededRandom) {
         isn = InitialSequenceNumberGenerator(k0: random.next(), k1: random.next())
-        challengeAcks = TokenBucket(ratePerSecond: configuration.challengeAcksPerSecond, burst: configuration.challengeAcksPerSecond)
+        challengeAcks = TokenBucket(
+            ratePerSecond: configuration.challengeAcksPerSecond,
+            burst: configuration.challengeAcksPerSecond
+        )
     }
 
     /// Stores a new connection and returns its slot.

@@ -4,7 +4,10 @@ extension Stack {
 
     /// UDP input (RFC 768, RFC 1122 §4.1.3): verify, find the socket, queue the datagram.
     mutating func udpInput(
-        _ ip: IPv4Header, packet: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, broadcast: Bool,
+        _ ip: IPv4Header,
+        packet: UnsafeRawBufferPointer,
+        payload: UnsafeRawBufferPointer,
+        broadcast: Bool,
         effects: inout Effects
     ) {
         counters.count(.udpDatagramsIn)
@@ -13,16 +16,26 @@ extension Stack {
         case .success(let h): udpHeader = h
         case .failure(let r): return drop(r)
         }
-        guard let fd = udpLookup(
-            localAddress: ip.destination, localPort: udpHeader.destinationPort, remoteAddress: ip.source,
-            remotePort: udpHeader.sourcePort, broadcast: broadcast)
+        guard
+            let fd = udpLookup(
+                localAddress: ip.destination,
+                localPort: udpHeader.destinationPort,
+                remoteAddress: ip.source,
+                remotePort: udpHeader.sourcePort,
+                broadcast: broadcast
+            )
         else {
             if broadcast { return drop(.udpBroadcastNoPort) }
             drop(.udpNoPort)
             // RFC 1122 §4.1.3.1: a datagram to a port with no listener SHOULD get Port Unreachable.
             sendICMPError(
-                type: ICMPv4Type.destinationUnreachable, code: ICMPv4UnreachableCode.port,
-                offending: OffendingDatagram(ip), quote: packet, broadcast: broadcast, effects: &effects)
+                type: ICMPv4Type.destinationUnreachable,
+                code: ICMPv4UnreachableCode.port,
+                offending: OffendingDatagram(ip),
+                quote: packet,
+                broadcast: broadcast,
+                effects: &effects
+            )
             return
         }
         let data = UnsafeRawBufferPointer(rebasing: payload[UDPHeader.size..<udpHeader.length])
@@ -41,7 +54,11 @@ extension Stack {
     /// The socket that takes a datagram: a connected socket matching the peer beats one bound
     /// to the specific address, which beats one bound to the wildcard.
     func udpLookup(
-        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16, broadcast: Bool
+        localAddress: IPv4Address,
+        localPort: UInt16,
+        remoteAddress: IPv4Address,
+        remotePort: UInt16,
+        broadcast: Bool
     ) -> Int32? {
         guard let fds = udp.ports[localPort] else { return nil }
         var best: Int32?
@@ -67,7 +84,11 @@ extension Stack {
 
     /// Builds and sends one datagram for socket `fd`.
     mutating func udpOutput(
-        fd: Int32, data: UnsafeRawBufferPointer, destination: IPv4Address, port: UInt16, effects: inout Effects
+        fd: Int32,
+        data: UnsafeRawBufferPointer,
+        destination: IPv4Address,
+        port: UInt16,
+        effects: inout Effects
     ) -> Result<Int, Errno> {
         guard data.count <= Self.maxUDPPayload else { return .failure(.EMSGSIZE) }
         guard port != 0 else { return .failure(.EINVAL.with("destination port 0")) }
@@ -89,15 +110,24 @@ extension Stack {
         effects.frames.append(data)
         let total = effects.frames.length
         let header = UDPHeader(
-            sourcePort: socket.udp.localPort, destinationPort: port, length: total)
+            sourcePort: socket.udp.localPort,
+            destinationPort: port,
+            length: total
+        )
         let source = route.source
         effects.frames.withFrame { buf in
             header.write(to: buf, at: 0, source: source, destination: destination)
         }
         counters.count(.udpDatagramsOut)
         // UDP datagrams are fragmented as needed (DF clear).
-        return ipSend(route: route, protocol: IPProtocol.udp, destination: destination, owner: .socket(fd), effects: &effects)
-            .map { data.count }
+        return ipSend(
+            route: route,
+            protocol: IPProtocol.udp,
+            destination: destination,
+            owner: .socket(fd),
+            effects: &effects
+        )
+        .map { data.count }
     }
 
     /// A free ephemeral port chosen at random (RFC 6056 §3.3.1, Algorithm 1: random start,
@@ -117,8 +147,13 @@ extension Stack {
     /// An ICMP error about a datagram we sent: reported to a connected socket only, as Linux
     /// does without `IP_RECVERR` (RFC 1122 §4.1.3.3 says the error MUST be passed up).
     mutating func udpICMPError(
-        localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16, error: Errno,
-        hard: Bool, effects: inout Effects
+        localAddress: IPv4Address,
+        localPort: UInt16,
+        remoteAddress: IPv4Address,
+        remotePort: UInt16,
+        error: Errno,
+        hard: Bool,
+        effects: inout Effects
     ) {
         guard let fds = udp.ports[localPort] else { return drop(.icmpErrorUnmatched) }
         for fd in fds {

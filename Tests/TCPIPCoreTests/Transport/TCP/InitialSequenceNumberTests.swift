@@ -7,12 +7,21 @@ import Testing
     static let local = IPv4Address(10, 99, 0, 2)
     static let remote = IPv4Address(10, 99, 0, 1)
 
-    static func isn(localPort: UInt16 = 80, remotePort: UInt16 = 40000, remote: IPv4Address = remote, at ns: Int64)
+    static func isn(
+        localPort: UInt16 = 80,
+        remotePort: UInt16 = 40000,
+        remote: IPv4Address = remote,
+        at ns: Int64
+    )
         -> SequenceNumber
     {
         generator.generate(
-            localAddress: local, localPort: localPort, remoteAddress: remote, remotePort: remotePort,
-            now: Instant(nanoseconds: ns))
+            localAddress: local,
+            localPort: localPort,
+            remoteAddress: remote,
+            remotePort: remotePort,
+            now: Instant(nanoseconds: ns)
+        )
     }
 
     @Test func sameTupleAndTimeGivesSameISN() {
@@ -20,8 +29,13 @@ import Testing
         let again = InitialSequenceNumberGenerator(k0: 0x0123_4567_89ab_cdef, k1: 0xfedc_ba98_7654_3210)
         #expect(
             again.generate(
-                localAddress: Self.local, localPort: 80, remoteAddress: Self.remote, remotePort: 40000,
-                now: Instant(nanoseconds: 123_456_789)) == Self.isn(at: 123_456_789))
+                localAddress: Self.local,
+                localPort: 80,
+                remoteAddress: Self.remote,
+                remotePort: 40000,
+                now: Instant(nanoseconds: 123_456_789)
+            ) == Self.isn(at: 123_456_789)
+        )
     }
 
     @Test func differentTupleGivesDifferentISN() {
@@ -33,8 +47,12 @@ import Testing
         #expect(Self.isn(localPort: 40000, remotePort: 80, at: 5_000_000_000) != base)
         // And another key gives another sequence.
         let other = InitialSequenceNumberGenerator(k0: 1, k1: 2).generate(
-            localAddress: Self.local, localPort: 80, remoteAddress: Self.remote, remotePort: 40000,
-            now: Instant(nanoseconds: 5_000_000_000))
+            localAddress: Self.local,
+            localPort: 80,
+            remoteAddress: Self.remote,
+            remotePort: 40000,
+            now: Instant(nanoseconds: 5_000_000_000)
+        )
         #expect(other != base)
     }
 

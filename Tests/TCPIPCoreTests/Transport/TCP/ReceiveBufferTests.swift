@@ -233,7 +233,9 @@ import Testing
         var rng = SeededRandom(seed: 0xB0FF + seed)
         var b = ReceiveBuffer(capacity: capacity, maxRanges: maxRanges)
         var m = Model(capacity: capacity, maxRanges: maxRanges)
-        var refused = 0, joined = 0, outOfOrder = 0
+        var refused = 0
+        var joined = 0
+        var outOfOrder = 0
         for step in 0..<10_000 {
             switch rng.next(below: 10) {
             case 0..<6:

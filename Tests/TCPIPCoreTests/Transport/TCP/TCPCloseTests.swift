@@ -264,12 +264,24 @@ import Testing
         #expect(resets.count == 2)
         if resets.count == 2 {
             TCPScenario.check(
-                resets[0], seq: TCPScenario.defaultISS + 1, ack: 5001, flags: [.rst, .ack], "", #_sourceLocation)
+                resets[0],
+                seq: TCPScenario.defaultISS + 1,
+                ack: 5001,
+                flags: [.rst, .ack],
+                "",
+                #_sourceLocation
+            )
             #expect(resets[0].destinationPort == 40000)
             // The embryo is reset too (Linux drops it silently and resets the peer's next
             // segment instead; RFC 9293 leaves it open).
             TCPScenario.check(
-                resets[1], seq: TCPScenario.defaultISS + 1, ack: 8001, flags: [.rst, .ack], "", #_sourceLocation)
+                resets[1],
+                seq: TCPScenario.defaultISS + 1,
+                ack: 8001,
+                flags: [.rst, .ack],
+                "",
+                #_sourceLocation
+            )
             #expect(resets[1].destinationPort == 40001)
         }
         // Both are gone: the port is closed.

@@ -8,7 +8,11 @@ import Testing
     static let iss = TCPScenario.defaultISS
     static let irs = TCPScenario.peerISN
     static let allOptions = TCPOptions(
-        mss: 1460, windowScale: 7, sackPermitted: true, timestamps: .init(value: 1000, echoReply: 0))
+        mss: 1460,
+        windowScale: 7,
+        sackPermitted: true,
+        timestamps: .init(value: 1000, echoReply: 0)
+    )
 
     @Test func passiveOpenWithoutOptions() {
         var sc = TCPScenario()
@@ -45,8 +49,12 @@ import Testing
         #expect(synAck.options.timestamps?.echoReply == 1000)
         let ourTS = synAck.options.timestamps!.value
         sc.send(
-            seq: Self.irs + 1, ack: Self.iss + 1, [.ack], window: 1000,
-            options: TCPOptions(timestamps: .init(value: 1001, echoReply: ourTS)))
+            seq: Self.irs + 1,
+            ack: Self.iss + 1,
+            [.ack],
+            window: 1000,
+            options: TCPOptions(timestamps: .init(value: 1001, echoReply: ourTS))
+        )
         sc.expectNone()
         let fd = sc.accept(lfd).value!.fd
         let info = sc.info(fd)!
@@ -58,12 +66,21 @@ import Testing
         #expect(info.sndWnd == 1000 << 7)
         // Data from the peer: the ACK's window is scaled by our shift, 3.
         sc.send(
-            seq: Self.irs + 1, ack: Self.iss + 1, [.ack, .psh], window: 1000,
-            options: TCPOptions(timestamps: .init(value: 1002, echoReply: ourTS)), payload: Build.pattern(100),
-            at: .ms(10))
+            seq: Self.irs + 1,
+            ack: Self.iss + 1,
+            [.ack, .psh],
+            window: 1000,
+            options: TCPOptions(timestamps: .init(value: 1002, echoReply: ourTS)),
+            payload: Build.pattern(100),
+            at: .ms(10)
+        )
         sc.advance(to: .ms(50))
         let ack = sc.expectOne(
-            seq: Self.iss + 1, ack: Self.irs + 101, flags: [.ack], window: UInt16((262144 - 100) >> 3))
+            seq: Self.iss + 1,
+            ack: Self.irs + 101,
+            flags: [.ack],
+            window: UInt16((262144 - 100) >> 3)
+        )
         #expect(ack?.options.timestamps == .init(value: ourTS &+ 50, echoReply: 1002))
         #expect(ack?.time == .ms(50))
     }
@@ -144,10 +161,20 @@ import Testing
         let syn = sc.expectOne(seq: Self.iss, flags: [.syn], window: 65535)!
         let ourTS = syn.options.timestamps!.value
         sc.send(
-            seq: Self.irs, ack: Self.iss + 1, [.syn, .ack], window: 5000,
+            seq: Self.irs,
+            ack: Self.iss + 1,
+            [.syn, .ack],
+            window: 5000,
             options: TCPOptions(
-                mss: 1400, windowScale: 2, sackPermitted: true, timestamps: .init(value: 77, echoReply: ourTS)),
-            from: 40000, to: 50000, at: .ms(3))
+                mss: 1400,
+                windowScale: 2,
+                sackPermitted: true,
+                timestamps: .init(value: 77, echoReply: ourTS)
+            ),
+            from: 40000,
+            to: 50000,
+            at: .ms(3)
+        )
         let ack = sc.expectOne(seq: Self.iss + 1, ack: Self.irs + 1, flags: [.ack], window: UInt16(262144 >> 3))
         #expect(ack?.options.timestamps == .init(value: ourTS &+ 3, echoReply: 77))
         let info = sc.info(fd)!
@@ -194,7 +221,8 @@ import Testing
         sc.expectNone()
         #expect(sc.state(fd) == .closed)
         #expect(
-            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED)
+            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED
+        )
     }
 
     /// LISTEN answers any ACK, a SYN,ACK included, with <SEQ=SEG.ACK><CTL=RST>.
@@ -271,7 +299,14 @@ import Testing
         let segments = sc.take()
         for s in segments {
             TCPScenario.check(
-                s, seq: Self.iss, ack: Self.irs + 1, flags: [.syn, .ack], window: 65535, length: 0, "", #_sourceLocation
+                s,
+                seq: Self.iss,
+                ack: Self.irs + 1,
+                flags: [.syn, .ack],
+                window: 65535,
+                length: 0,
+                "",
+                #_sourceLocation
             )
         }
         #expect(segments.map { $0.time.nanoseconds / 1_000_000 } == [1000, 3000, 7000])
@@ -318,7 +353,8 @@ import Testing
         #expect(sc.stack.readiness(fd)?.contains(.error) == true)
         #expect(sc.events.contains(.changed(fd: fd)))
         #expect(
-            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED)
+            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED
+        )
         // No retransmission of the SYN afterwards.
         sc.advance(seconds: 5)
         sc.expectNone()

@@ -7,8 +7,12 @@ import Testing
     /// An ICMP error from the peer's side quoting a segment we sent: its IP header and the first
     /// 8 bytes of its TCP header (ports and sequence number).
     static func icmpError(
-        type: UInt8 = ICMPv4Type.destinationUnreachable, code: UInt8, mtu: UInt16 = 0, localPort: UInt16,
-        peerPort: UInt16, seq: UInt32
+        type: UInt8 = ICMPv4Type.destinationUnreachable,
+        code: UInt8,
+        mtu: UInt16 = 0,
+        localPort: UInt16,
+        peerPort: UInt16,
+        seq: UInt32
     ) -> [UInt8] {
         var tcp = [UInt8](repeating: 0, count: 20)
         tcp.withUnsafeMutableBytes { b in
@@ -17,7 +21,12 @@ import Testing
             b.setBE32(4, seq)
         }
         let original = Build.ipv4(
-            from: TCPScenario.localIP, to: TCPScenario.peerIP, protocol: IPProtocol.tcp, dontFragment: true, tcp)
+            from: TCPScenario.localIP,
+            to: TCPScenario.peerIP,
+            protocol: IPProtocol.tcp,
+            dontFragment: true,
+            tcp
+        )
         let quote = Array(original[0..<28])
         return Build.icmp(ICMPv4Header(type: type, code: code, restOfHeader: UInt32(mtu)), quote)
     }
@@ -31,11 +40,14 @@ import Testing
         let fd = sc.connect()
         let syn = sc.expectOne(flags: [.syn])!
         Self.deliver(
-            &sc, Self.icmpError(code: ICMPv4UnreachableCode.port, localPort: 50000, peerPort: 40000, seq: syn.seq))
+            &sc,
+            Self.icmpError(code: ICMPv4UnreachableCode.port, localPort: 50000, peerPort: 40000, seq: syn.seq)
+        )
         sc.expectNone()
         #expect(sc.state(fd) == .closed)
         #expect(
-            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED)
+            sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED
+        )
         sc.advance(seconds: 10)
         sc.expectNone("no SYN retransmission")
     }
@@ -46,7 +58,9 @@ import Testing
         let fd = sc.connect()
         let syn = sc.expectOne(flags: [.syn])!
         Self.deliver(
-            &sc, Self.icmpError(code: ICMPv4UnreachableCode.host, localPort: 50000, peerPort: 40000, seq: syn.seq))
+            &sc,
+            Self.icmpError(code: ICMPv4UnreachableCode.host, localPort: 50000, peerPort: 40000, seq: syn.seq)
+        )
         #expect(sc.state(fd) == .closed)
         #expect(sc.stack.takeError(fd).value == .EHOSTUNREACH)
     }
@@ -59,7 +73,9 @@ import Testing
         let syn = sc.expectOne(flags: [.syn])!
         for seq in [syn.seq &+ 1, syn.seq &- 1, syn.seq &+ 100_000] {
             Self.deliver(
-                &sc, Self.icmpError(code: ICMPv4UnreachableCode.port, localPort: 50000, peerPort: 40000, seq: seq))
+                &sc,
+                Self.icmpError(code: ICMPv4UnreachableCode.port, localPort: 50000, peerPort: 40000, seq: seq)
+            )
         }
         #expect(sc.state(fd) == .synSent)
 
@@ -70,8 +86,13 @@ import Testing
         Self.deliver(
             &est,
             Self.icmpError(
-                code: ICMPv4UnreachableCode.fragmentationNeeded, mtu: 600, localPort: 80, peerPort: 40000,
-                seq: c.ack + 1000))
+                code: ICMPv4UnreachableCode.fragmentationNeeded,
+                mtu: 600,
+                localPort: 80,
+                peerPort: 40000,
+                seq: c.ack + 1000
+            )
+        )
         est.expectNone()
         #expect(est.info(c.fd!)?.mss == 1460)
     }
@@ -91,7 +112,9 @@ import Testing
             Self.deliver(&sc, Self.icmpError(code: code, localPort: 80, peerPort: 40000, seq: c.ack))
         }
         Self.deliver(
-            &sc, Self.icmpError(type: ICMPv4Type.timeExceeded, code: 0, localPort: 80, peerPort: 40000, seq: c.ack))
+            &sc,
+            Self.icmpError(type: ICMPv4Type.timeExceeded, code: 0, localPort: 80, peerPort: 40000, seq: c.ack)
+        )
         sc.expectNone()
         #expect(sc.state(fd) == .established)
         #expect(sc.stack.readiness(fd)?.contains(.error) == false)
@@ -112,7 +135,13 @@ import Testing
         Self.deliver(
             &sc,
             Self.icmpError(
-                code: ICMPv4UnreachableCode.fragmentationNeeded, mtu: 1000, localPort: 80, peerPort: 40000, seq: c.ack))
+                code: ICMPv4UnreachableCode.fragmentationNeeded,
+                mtu: 1000,
+                localPort: 80,
+                peerPort: 40000,
+                seq: c.ack
+            )
+        )
         #expect(sc.info(fd)?.mss == 960)
         let again = sc.take()
         #expect(again.map(\.seq) == [c.ack, c.ack + 960, c.ack + 1920, c.ack + 2880])
@@ -123,13 +152,25 @@ import Testing
         Self.deliver(
             &sc,
             Self.icmpError(
-                code: ICMPv4UnreachableCode.fragmentationNeeded, mtu: 0, localPort: 80, peerPort: 40000, seq: c.ack))
+                code: ICMPv4UnreachableCode.fragmentationNeeded,
+                mtu: 0,
+                localPort: 80,
+                peerPort: 40000,
+                seq: c.ack
+            )
+        )
         #expect(sc.info(fd)?.mss == 536)
         // A silly MTU is floored at Linux's minimum MSS, 88.
         Self.deliver(
             &sc,
             Self.icmpError(
-                code: ICMPv4UnreachableCode.fragmentationNeeded, mtu: 68, localPort: 80, peerPort: 40000, seq: c.ack))
+                code: ICMPv4UnreachableCode.fragmentationNeeded,
+                mtu: 68,
+                localPort: 80,
+                peerPort: 40000,
+                seq: c.ack
+            )
+        )
         #expect(sc.info(fd)?.mss == 88)
     }
 }

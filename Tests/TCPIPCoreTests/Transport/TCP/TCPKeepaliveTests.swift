@@ -24,7 +24,15 @@ import Testing
         #expect(segments.map { $0.time.nanoseconds / 1_000_000_000 } == [10, 15, 20, 25])
         for p in segments.prefix(3) {
             TCPScenario.check(
-                p, seq: c.ack - 1, ack: c.seq, flags: [.ack], window: 65535, length: 0, "", #_sourceLocation)
+                p,
+                seq: c.ack - 1,
+                ack: c.seq,
+                flags: [.ack],
+                window: 65535,
+                length: 0,
+                "",
+                #_sourceLocation
+            )
         }
         if let rst = segments.last {
             TCPScenario.check(rst, seq: c.ack, ack: c.seq, flags: [.rst, .ack], length: 0, "", #_sourceLocation)

@@ -63,20 +63,26 @@ struct TCPScenario {
     /// A stack with one interface, 10.0.0.2/24, that already knows the peer's MAC address.
     /// `iss` forces the ISS of every new connection (nil: the RFC 6528 generator).
     init(
-        seed: UInt64 = 1, mtu: Int = 1500, iss: UInt32? = TCPScenario.defaultISS,
+        seed: UInt64 = 1,
+        mtu: Int = 1500,
+        iss: UInt32? = TCPScenario.defaultISS,
         tune: (inout StackConfiguration) -> Void = { _ in }
     ) {
         var configuration = StackConfiguration(interfaces: [
             Interface(
-                name: "sim0", mac: Self.localMAC, mtu: mtu,
-                network: IPv4Network(address: Self.localIP, prefixLength: 24))
+                name: "sim0",
+                mac: Self.localMAC,
+                mtu: mtu,
+                network: IPv4Network(address: Self.localIP, prefixLength: 24)
+            )
         ])
         tune(&configuration)
         stack = Stack(configuration: configuration, seed: seed)
         stack.tcp.issOverride = iss.map { SequenceNumber($0) }
         // RFC 826: the target of a request learns its sender.
         receive(
-            Build.arp(ARPOperation.request, senderMAC: Self.peerMAC, senderIP: Self.peerIP, targetIP: Self.localIP))
+            Build.arp(ARPOperation.request, senderMAC: Self.peerMAC, senderIP: Self.peerIP, targetIP: Self.localIP)
+        )
         output.removeAll()
         otherFrames.removeAll()
     }
@@ -111,12 +117,24 @@ struct TCPScenario {
 
     /// A TCP segment from the peer, with a correct checksum.
     static func segment(
-        seq: UInt32, ack: UInt32, flags: TCPFlags, window: UInt16, options: TCPOptions, payload: [UInt8],
-        from sourcePort: UInt16, to destinationPort: UInt16
+        seq: UInt32,
+        ack: UInt32,
+        flags: TCPFlags,
+        window: UInt16,
+        options: TCPOptions,
+        payload: [UInt8],
+        from sourcePort: UInt16,
+        to destinationPort: UInt16
     ) -> [UInt8] {
         let header = TCPHeader(
-            sourcePort: sourcePort, destinationPort: destinationPort, sequenceNumber: seq, acknowledgmentNumber: ack,
-            flags: flags, window: window, options: options)
+            sourcePort: sourcePort,
+            destinationPort: destinationPort,
+            sequenceNumber: seq,
+            acknowledgmentNumber: ack,
+            flags: flags,
+            window: window,
+            options: options
+        )
         let headerLength = header.encodedLength
         var tcp = [UInt8](repeating: 0, count: headerLength) + payload
         let total = tcp.count
@@ -128,31 +146,62 @@ struct TCPScenario {
 
     /// The peer sends a segment (at `time`, after firing the timers due before it).
     mutating func send(
-        seq: UInt32, ack: UInt32 = 0, _ flags: TCPFlags, window: UInt16 = 65535, options: TCPOptions = TCPOptions(),
-        payload: [UInt8] = [], from sourcePort: UInt16 = 40000, to destinationPort: UInt16 = 80, at time: Instant? = nil
+        seq: UInt32,
+        ack: UInt32 = 0,
+        _ flags: TCPFlags,
+        window: UInt16 = 65535,
+        options: TCPOptions = TCPOptions(),
+        payload: [UInt8] = [],
+        from sourcePort: UInt16 = 40000,
+        to destinationPort: UInt16 = 80,
+        at time: Instant? = nil
     ) {
         if let time { advance(to: time) }
         let tcp = Self.segment(
-            seq: seq, ack: ack, flags: flags, window: window, options: options, payload: payload, from: sourcePort,
-            to: destinationPort)
+            seq: seq,
+            ack: ack,
+            flags: flags,
+            window: window,
+            options: options,
+            payload: payload,
+            from: sourcePort,
+            to: destinationPort
+        )
         receive(ipFrame(protocol: IPProtocol.tcp, tcp))
     }
 
     /// The peer sends a segment on `c`'s ports.
     mutating func send(
-        _ c: PeerConnection, seq: UInt32? = nil, ack: UInt32? = nil, _ flags: TCPFlags = [.ack], window: UInt16 = 65535,
-        options: TCPOptions = TCPOptions(), payload: [UInt8] = [], at time: Instant? = nil
+        _ c: PeerConnection,
+        seq: UInt32? = nil,
+        ack: UInt32? = nil,
+        _ flags: TCPFlags = [.ack],
+        window: UInt16 = 65535,
+        options: TCPOptions = TCPOptions(),
+        payload: [UInt8] = [],
+        at time: Instant? = nil
     ) {
         send(
-            seq: seq ?? c.seq, ack: ack ?? c.ack, flags, window: window, options: options, payload: payload,
-            from: c.peerPort, to: c.localPort, at: time)
+            seq: seq ?? c.seq,
+            ack: ack ?? c.ack,
+            flags,
+            window: window,
+            options: options,
+            payload: payload,
+            from: c.peerPort,
+            to: c.localPort,
+            at: time
+        )
     }
 
     /// An IPv4 frame from the peer to the stack.
     func ipFrame(protocol proto: UInt8, _ payload: [UInt8]) -> [UInt8] {
         Build.ethernet(
-            to: Self.localMAC, from: Self.peerMAC, type: EtherType.ipv4,
-            Build.ipv4(from: Self.peerIP, to: Self.localIP, protocol: proto, payload))
+            to: Self.localMAC,
+            from: Self.peerMAC,
+            type: EtherType.ipv4,
+            Build.ipv4(from: Self.peerIP, to: Self.localIP, protocol: proto, payload)
+        )
     }
 
     /// Returns and forgets the TCP segments sent so far.
@@ -164,8 +213,7 @@ struct TCPScenario {
     private mutating func collect() {
         let t = now
         var frames: [[UInt8]] = []
-        // swift-format-ignore: ReplaceForEachWithForLoop
-        effects.frames.forEach { _, frame in frames.append(Array(frame)) }
+        effects.frames.forEachFrame { _, frame in frames.append(Array(frame)) }
         events.append(contentsOf: effects.events)
         effects.removeAll()
         var arpReplies: [[UInt8]] = []
@@ -178,8 +226,13 @@ struct TCPScenario {
                 // The stack re-validates the peer's entry now and then (RFC 1122 §2.3.2.1).
                 arpReplies.append(
                     Build.arp(
-                        ARPOperation.reply, senderMAC: Self.peerMAC, senderIP: Self.peerIP, targetMAC: Self.localMAC,
-                        targetIP: Self.localIP))
+                        ARPOperation.reply,
+                        senderMAC: Self.peerMAC,
+                        senderIP: Self.peerIP,
+                        targetMAC: Self.localMAC,
+                        targetIP: Self.localIP
+                    )
+                )
             }
             guard let ip = d.ip, ip.protocol == IPProtocol.tcp, !ip.isFragment else {
                 otherFrames.append(d)
@@ -196,9 +249,17 @@ struct TCPScenario {
             }
             output.append(
                 Segment(
-                    time: t, sourcePort: h.sourcePort, destinationPort: h.destinationPort, seq: h.sequenceNumber,
-                    ack: h.acknowledgmentNumber, flags: h.flags, window: h.window, options: h.options,
-                    payload: Array(transport[h.dataOffset...])))
+                    time: t,
+                    sourcePort: h.sourcePort,
+                    destinationPort: h.destinationPort,
+                    seq: h.sequenceNumber,
+                    ack: h.acknowledgmentNumber,
+                    flags: h.flags,
+                    window: h.window,
+                    options: h.options,
+                    payload: Array(transport[h.dataOffset...])
+                )
+            )
         }
         for reply in arpReplies { receive(reply) }
     }
@@ -208,8 +269,14 @@ struct TCPScenario {
     /// Takes exactly one segment and checks the fields given.
     @discardableResult
     mutating func expectOne(
-        seq: UInt32? = nil, ack: UInt32? = nil, flags: TCPFlags? = nil, window: UInt16? = nil, length: Int? = nil,
-        at time: Instant? = nil, _ comment: String = "", sourceLocation: SourceLocation = #_sourceLocation
+        seq: UInt32? = nil,
+        ack: UInt32? = nil,
+        flags: TCPFlags? = nil,
+        window: UInt16? = nil,
+        length: Int? = nil,
+        at time: Instant? = nil,
+        _ comment: String = "",
+        sourceLocation: SourceLocation = #_sourceLocation
     ) -> Segment? {
         let segments = take()
         guard segments.count == 1 else {
@@ -218,14 +285,30 @@ struct TCPScenario {
         }
         let s = segments[0]
         Self.check(
-            s, seq: seq, ack: ack, flags: flags, window: window, length: length, at: time, comment, sourceLocation)
+            s,
+            seq: seq,
+            ack: ack,
+            flags: flags,
+            window: window,
+            length: length,
+            at: time,
+            comment,
+            sourceLocation
+        )
         return s
     }
 
     /// Checks the fields given of one segment.
     static func check(
-        _ s: Segment, seq: UInt32? = nil, ack: UInt32? = nil, flags: TCPFlags? = nil, window: UInt16? = nil,
-        length: Int? = nil, at time: Instant? = nil, _ comment: String = "", _ sourceLocation: SourceLocation
+        _ s: Segment,
+        seq: UInt32? = nil,
+        ack: UInt32? = nil,
+        flags: TCPFlags? = nil,
+        window: UInt16? = nil,
+        length: Int? = nil,
+        at time: Instant? = nil,
+        _ comment: String = "",
+        _ sourceLocation: SourceLocation
     ) {
         if let seq { #expect(s.seq == seq, "seq \(comment) in \(s)", sourceLocation: sourceLocation) }
         if let ack { #expect(s.ack == ack, "ack \(comment) in \(s)", sourceLocation: sourceLocation) }
@@ -265,7 +348,9 @@ struct TCPScenario {
 
     /// `connect` from `localPort` (bound first when given) to the peer's `port`.
     mutating func connect(
-        port: UInt16 = 40000, localPort: UInt16? = 50000, options: (Int32, inout Stack) -> Void = { _, _ in }
+        port: UInt16 = 40000,
+        localPort: UInt16? = 50000,
+        options: (Int32, inout Stack) -> Void = { _, _ in }
     )
         -> Int32
     {
@@ -323,16 +408,27 @@ struct TCPScenario {
     /// A passive open: `listen` on `port` (unless `listener` is given), the peer's SYN with
     /// `options`, the stack's SYN,ACK, the peer's ACK, `accept`.
     mutating func passiveOpen(
-        port: UInt16 = 80, peerPort: UInt16 = 40000, listener: Int32? = nil, options: TCPOptions = TCPOptions(),
-        window: UInt16 = 65535, ackOptions: TCPOptions = TCPOptions(), sourceLocation: SourceLocation = #_sourceLocation
+        port: UInt16 = 80,
+        peerPort: UInt16 = 40000,
+        listener: Int32? = nil,
+        options: TCPOptions = TCPOptions(),
+        window: UInt16 = 65535,
+        ackOptions: TCPOptions = TCPOptions(),
+        sourceLocation: SourceLocation = #_sourceLocation
     ) -> PeerConnection {
         let lfd = listener ?? listen(port: port)
         send(seq: Self.peerISN, [.syn], window: window, options: options, from: peerPort, to: port)
         let synAck = expectOne(flags: [.syn, .ack], sourceLocation: sourceLocation)
         let iss = synAck?.seq ?? 0
         var c = PeerConnection(
-            fd: nil, peerPort: peerPort, localPort: port, iss: iss, irs: Self.peerISN, seq: Self.peerISN &+ 1,
-            ack: iss &+ 1)
+            fd: nil,
+            peerPort: peerPort,
+            localPort: port,
+            iss: iss,
+            irs: Self.peerISN,
+            seq: Self.peerISN &+ 1,
+            ack: iss &+ 1
+        )
         send(c, window: window, options: ackOptions)
         expectNone("after the handshake's ACK", sourceLocation: sourceLocation)
         let a = accept(lfd)
@@ -344,15 +440,26 @@ struct TCPScenario {
     /// An active open: `connect`, the stack's SYN, the peer's SYN,ACK with `options`, the
     /// stack's ACK.
     mutating func activeOpen(
-        peerPort: UInt16 = 40000, localPort: UInt16 = 50000, options: TCPOptions = TCPOptions(), window: UInt16 = 65535,
-        peerISN: UInt32 = TCPScenario.peerISN, socketOptions: (Int32, inout Stack) -> Void = { _, _ in },
+        peerPort: UInt16 = 40000,
+        localPort: UInt16 = 50000,
+        options: TCPOptions = TCPOptions(),
+        window: UInt16 = 65535,
+        peerISN: UInt32 = TCPScenario.peerISN,
+        socketOptions: (Int32, inout Stack) -> Void = { _, _ in },
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> PeerConnection {
         let fd = connect(port: peerPort, localPort: localPort, options: socketOptions)
         let syn = expectOne(flags: [.syn], sourceLocation: sourceLocation)
         let iss = syn?.seq ?? 0
         var c = PeerConnection(
-            fd: fd, peerPort: peerPort, localPort: localPort, iss: iss, irs: peerISN, seq: peerISN, ack: iss &+ 1)
+            fd: fd,
+            peerPort: peerPort,
+            localPort: localPort,
+            iss: iss,
+            irs: peerISN,
+            seq: peerISN,
+            ack: iss &+ 1
+        )
         send(c, [.syn, .ack], window: window, options: options)
         c.seq = peerISN &+ 1
         expectOne(seq: iss &+ 1, ack: c.seq, flags: [.ack], sourceLocation: sourceLocation)

@@ -13,14 +13,22 @@ import Testing
     static func open(_ sc: inout TCPScenario) -> (PeerConnection, UInt32) {
         let lfd = sc.listen()
         sc.send(
-            seq: TCPScenario.peerISN, [.syn],
-            options: TCPOptions(mss: 1460, timestamps: .init(value: 1000, echoReply: 0)))
+            seq: TCPScenario.peerISN,
+            [.syn],
+            options: TCPOptions(mss: 1460, timestamps: .init(value: 1000, echoReply: 0))
+        )
         let synAck = sc.expectOne(flags: [.syn, .ack])!
         #expect(synAck.options.timestamps?.echoReply == 1000)
         let ours = synAck.options.timestamps!.value
         var c = PeerConnection(
-            fd: nil, peerPort: 40000, localPort: 80, iss: synAck.seq, irs: TCPScenario.peerISN,
-            seq: TCPScenario.peerISN + 1, ack: synAck.seq + 1)
+            fd: nil,
+            peerPort: 40000,
+            localPort: 80,
+            iss: synAck.seq,
+            irs: TCPScenario.peerISN,
+            seq: TCPScenario.peerISN + 1,
+            ack: synAck.seq + 1
+        )
         sc.send(c, options: ts(1001, ours))
         c.fd = sc.accept(lfd).value?.fd
         return (c, ours)

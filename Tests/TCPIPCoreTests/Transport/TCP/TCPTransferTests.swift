@@ -1,23 +1,37 @@
 import Foundation
-import Testing
-@testable import TCPIPCore
 import TCPIPDrivers
+import Testing
+
+@testable import TCPIPCore
 
 /// Two stacks on the simulated wire moving data over TCP in both directions.
 struct TCPTransferTests {
     static func configuration(_ last: UInt8, mtu: Int = 1500) -> StackConfiguration {
         StackConfiguration(interfaces: [
             Interface(
-                name: "wire0", mac: MACAddress(0x02, 0, 0, 0, 0, last), mtu: mtu,
-                network: IPv4Network(address: IPv4Address(10, 0, 0, last), prefixLength: 24))
+                name: "wire0",
+                mac: MACAddress(0x02, 0, 0, 0, 0, last),
+                mtu: mtu,
+                network: IPv4Network(address: IPv4Address(10, 0, 0, last), prefixLength: 24)
+            )
         ])
     }
 
     /// A bidirectional transfer of `size` bytes each way; returns true when both sides got
     /// exactly what the other sent.
-    static func transfer(size: Int, seed: UInt64, faults: FaultConfiguration = .none, mtu: Int = 1500, maxSteps: Int = 2_000_000) -> (ok: Bool, detail: String) {
+    static func transfer(
+        size: Int,
+        seed: UInt64,
+        faults: FaultConfiguration = .none,
+        mtu: Int = 1500,
+        maxSteps: Int = 2_000_000
+    ) -> (ok: Bool, detail: String) {
         var net = SimulatedNetwork(
-            stacks: [configuration(1, mtu: mtu), configuration(2, mtu: mtu)], seed: seed, faults: faults, latency: 1_000_000)
+            stacks: [configuration(1, mtu: mtu), configuration(2, mtu: mtu)],
+            seed: seed,
+            faults: faults,
+            latency: 1_000_000
+        )
         var rng = SeededRandom(seed: seed ^ 0xABCDEF)
         let dataA = randomBytes(size, &rng)
         let dataB = randomBytes(size, &rng)
@@ -27,9 +41,14 @@ struct TCPTransferTests {
         let cfd = net.perform(on: 0) { s, _ in try! s.socket(.stream).get() }
         _ = net.perform(on: 0) { s, e in s.connect(cfd, address: IPv4Address(10, 0, 0, 2), port: 80, into: &e) }
         var sfd: Int32?
-        var sentA = 0, sentB = 0
-        var gotA: [UInt8] = [], gotB: [UInt8] = []
-        var shutA = false, shutB = false, eofA = false, eofB = false
+        var sentA = 0
+        var sentB = 0
+        var gotA: [UInt8] = []
+        var gotB: [UInt8] = []
+        var shutA = false
+        var shutB = false
+        var eofA = false
+        var eofB = false
         var steps = 0
         while steps < maxSteps {
             steps += 1
@@ -73,11 +92,21 @@ struct TCPTransferTests {
         if !ok {
             for i in 0..<2 {
                 let c = net.stacks[i].counters
-                counts += " stack\(i): " + Counter.allCases.filter { $0.layer == .tcp && c[$0] > 0 }.map { "\($0.name)=\(c[$0])" }.joined(separator: ",")
-                counts += " drops: " + DropReason.allCases.filter { c[$0] > 0 }.map { "\($0)=\(c[$0])" }.joined(separator: ",")
+                counts +=
+                    " stack\(i): "
+                    + Counter.allCases.filter { $0.layer == .tcp && c[$0] > 0 }.map { "\($0.name)=\(c[$0])" }.joined(
+                        separator: ","
+                    )
+                counts +=
+                    " drops: "
+                    + DropReason.allCases.filter { c[$0] > 0 }.map { "\($0)=\(c[$0])" }.joined(separator: ",")
             }
         }
-        return (ok, counts + " seed \(seed): A \(gotA.count)/\(size) eof \(eofA), B \(gotB.count)/\(size) eof \(eofB), steps \(steps), t \(net.now)")
+        return (
+            ok,
+            counts
+                + " seed \(seed): A \(gotA.count)/\(size) eof \(eofA), B \(gotB.count)/\(size) eof \(eofB), steps \(steps), t \(net.now)"
+        )
     }
 
     /// `count` random bytes, eight per draw.
@@ -88,7 +117,9 @@ struct TCPTransferTests {
             while i < count {
                 var v = rng.next()
                 let n = Swift.min(8, count - i)
-                withUnsafeBytes(of: &v) { buf.baseAddress!.advanced(by: i).copyMemory(from: $0.baseAddress!, byteCount: n) }
+                withUnsafeBytes(of: &v) {
+                    buf.baseAddress!.advanced(by: i).copyMemory(from: $0.baseAddress!, byteCount: n)
+                }
                 i += n
             }
         }
@@ -106,7 +137,13 @@ struct TCPTransferTests {
     }
 
     @Test func lossyTransfer() {
-        let faults = FaultConfiguration(loss: 0.05, duplicate: 0.01, reorder: 0.02, corrupt: 0.01, reorderDelay: 3_000_000)
+        let faults = FaultConfiguration(
+            loss: 0.05,
+            duplicate: 0.01,
+            reorder: 0.02,
+            corrupt: 0.01,
+            reorderDelay: 3_000_000
+        )
         let r = Self.transfer(size: 256 << 10, seed: 7, faults: faults)
         #expect(r.ok, "\(r.detail)")
     }
@@ -126,16 +163,25 @@ struct TCPSimulationTests {
         var rng = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15)
         let loss = Double(rng.next(below: 11)) / 100
         return FaultConfiguration(
-            loss: loss, duplicate: Double(rng.next(below: 3)) / 100, reorder: Double(rng.next(below: 4)) / 100,
-            corrupt: Double(rng.next(below: 2)) / 100, delay: 0, jitter: Int64(rng.next(below: 1_000_000)),
-            reorderDelay: 3_000_000)
+            loss: loss,
+            duplicate: Double(rng.next(below: 3)) / 100,
+            reorder: Double(rng.next(below: 4)) / 100,
+            corrupt: Double(rng.next(below: 2)) / 100,
+            delay: 0,
+            jitter: Int64(rng.next(below: 1_000_000)),
+            reorderDelay: 3_000_000
+        )
     }
 
     @Test(arguments: seeds)
     func transfer(seed: UInt64) {
         let faults = Self.faults(seed: seed)
         let r = TCPTransferTests.transfer(size: 1 << 20, seed: seed, faults: faults)
-        if !r.ok { print("TCP simulation FAILED for seed \(seed) (\(faults)); replay: TCPIP_SEED=\(seed) swift test --filter TCPSimulationTests") }
+        if !r.ok {
+            print(
+                "TCP simulation FAILED for seed \(seed) (\(faults)); replay: TCPIP_SEED=\(seed) swift test --filter TCPSimulationTests"
+            )
+        }
         #expect(r.ok, "\(faults) \(r.detail)")
     }
 }

@@ -13,8 +13,14 @@ import Testing
         sc.send(seq: TCPScenario.peerISN, [.syn], options: TCPOptions(mss: 1460))
         sc.expectOne(flags: [.syn, .ack], window: 4096)
         var c = PeerConnection(
-            fd: nil, peerPort: 40000, localPort: 80, iss: TCPScenario.defaultISS, irs: TCPScenario.peerISN,
-            seq: TCPScenario.peerISN + 1, ack: TCPScenario.defaultISS + 1)
+            fd: nil,
+            peerPort: 40000,
+            localPort: 80,
+            iss: TCPScenario.defaultISS,
+            irs: TCPScenario.peerISN,
+            seq: TCPScenario.peerISN + 1,
+            ack: TCPScenario.defaultISS + 1
+        )
         sc.send(c)
         c.fd = sc.accept(lfd).value!.fd
         let fd = c.fd!
@@ -65,7 +71,15 @@ import Testing
         }
         for p in probes {
             TCPScenario.check(
-                p, seq: c.ack + 2999, ack: c.seq, flags: [.ack], window: 65535, length: 0, "", #_sourceLocation)
+                p,
+                seq: c.ack + 2999,
+                ack: c.seq,
+                flags: [.ack],
+                window: 65535,
+                length: 0,
+                "",
+                #_sourceLocation
+            )
         }
         let times = probes.map { Double($0.time.nanoseconds / 100_000_000) / 10 }
         #expect(times == [0.2, 0.6, 1.4, 3.0, 6.2, 12.6, 25.4, 51.0, 102.2, 204.6, 324.6, 444.6, 564.6])
