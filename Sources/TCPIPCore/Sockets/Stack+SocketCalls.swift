@@ -274,9 +274,8 @@ extension Stack {
                 // received (as Linux's tcp_sock_set_keepidle).
                 c.keepaliveAt = max(now, c.lastSegmentAt.adding(nanoseconds: c.keepIdle))
             }
+            tcpSchedule(c, slot: slot)
             tcp.slots[slot] = c
-            var e = Effects()
-            tcpStore(c, slot: slot, effects: &e)
         }
         return .success(())
     }

@@ -119,9 +119,14 @@ extension Stack {
                 return
             }
         }
-        let next = c.nextTimer
+        tcpSchedule(c, slot: slot)
         tcp.slots[slot] = c
-        if let next, tcp.scheduled[slot] == nil || next < tcp.scheduled[slot]! {
+    }
+
+    /// Puts the connection's earliest timer in the heap when it is earlier than what the heap
+    /// already holds for its slot.
+    mutating func tcpSchedule(_ c: borrowing TCPConnection, slot: Int) {
+        if let next = c.nextTimer, tcp.scheduled[slot] == nil || next < tcp.scheduled[slot]! {
             tcp.scheduled[slot] = next
             tcp.timers.insert(TCPTimerEntry(due: next, slot: slot, generation: c.generation))
         }
