@@ -327,6 +327,10 @@ extension Stack {
                 var c = tcp.slots[slot].take()!
                 tcpAbort(&c, error: error, sendReset: false, effects: &effects)
                 tcpStore(c, slot: slot, effects: &effects)
+            } else if let s = sockets[fd], s.type == .stream {
+                // In any other TCP state it is a soft error: retransmission goes on and the
+                // connection is not broken (RFC 1122 §4.2.3.9, RFC 5927 §4.1).
+                return
             } else {
                 socketError(fd: fd, error, effects: &effects)
             }

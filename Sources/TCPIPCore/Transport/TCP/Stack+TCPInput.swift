@@ -120,6 +120,7 @@ extension Stack {
         effects: inout Effects
     ) -> Bool {
         c.lastSegmentAt = now
+        c.unansweredProbes = 0
         if c.state == .synSent {
             tcpSynSentInput(&c, seg, effects: &effects)
             return false

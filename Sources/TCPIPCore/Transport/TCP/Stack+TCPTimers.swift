@@ -40,9 +40,16 @@ extension Stack {
         if let t = c.persistAt, t <= now {
             c.persistAt = nil
             if c.sndWnd == 0 && c.unsentBytes > 0 {
-                // A zero-window probe: one byte past the window, the next byte of data; it
-                // forces an ACK that carries the current window. Answered probes never abort.
+                // A zero-window probe forces an ACK that carries the current window. Answered
+                // probes never abort (RFC 1122 §4.2.2.17); a peer that answers none of `retries`
+                // probes is gone (Linux's tcp_probe_timer gives up after tcp_retries2).
+                if c.unansweredProbes >= configuration.tcp.retries {
+                    counters.count(.tcpTimeouts)
+                    tcpAbort(&c, error: .ETIMEDOUT, sendReset: false, effects: &effects)
+                    return
+                }
                 tcpSendWindowProbe(&c, effects: &effects)
+                c.unansweredProbes += 1
                 c.persistBackoff += 1
                 c.persistAt = now.adding(nanoseconds: tcpPersistInterval(c))
             } else {

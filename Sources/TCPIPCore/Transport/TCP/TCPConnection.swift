@@ -82,6 +82,8 @@ struct TCPConnection {
     var retransmitAt: Instant?
     var persistAt: Instant?
     var persistBackoff = 0
+    /// Zero-window probes sent since the peer last sent anything.
+    var unansweredProbes = 0
     var delayedAckAt: Instant?
     var keepaliveAt: Instant?
     var keepaliveProbes = 0

@@ -182,3 +182,21 @@ import Testing
         #expect(sc.info(fd)?.sendQueue == 0)
     }
 }
+
+extension TCPWindowTests {
+    /// A peer that offered a zero window and then answers none of the probes is gone: after
+    /// `retries` unanswered probes the connection fails with ETIMEDOUT (Linux's tcp_probe_timer
+    /// with tcp_retries2); answered probes never abort (the ten-minute test above).
+    @Test func unansweredZeroWindowProbesTimeOut() {
+        var sc = TCPScenario { $0.tcp.retries = 3 }
+        let c = sc.passiveOpen(options: TCPOptions(mss: 1000), window: 0)
+        let fd = c.fd!
+        #expect(sc.write(fd, Build.pattern(2000)).value == 2000)
+        sc.advance(to: .seconds(600))
+        let probes = sc.take()
+        #expect(probes.count == 3, "three probes, then the connection gives up")
+        #expect(probes.allSatisfy { $0.length == 0 && $0.seq == c.ack &- 1 })
+        #expect(sc.state(fd) == .closed)
+        #expect(sc.read(fd).error == .ETIMEDOUT)
+    }
+}
