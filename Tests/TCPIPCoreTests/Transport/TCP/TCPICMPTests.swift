@@ -52,6 +52,20 @@ import Testing
         sc.expectNone("no SYN retransmission")
     }
 
+    /// RFC 9293 MUST-55, RFC 6633 §3: Source Quench is silently discarded, also while connecting.
+    @Test func sourceQuenchIsDiscarded() {
+        var sc = TCPScenario()
+        let fd = sc.connect()
+        let syn = sc.expectOne(flags: [.syn])!
+        Self.deliver(
+            &sc,
+            Self.icmpError(type: ICMPv4Type.sourceQuench, code: 0, localPort: 50000, peerPort: 40000, seq: syn.seq)
+        )
+        sc.expectNone()
+        #expect(sc.state(fd) == .synSent)
+        #expect(sc.stack.counters[.icmpUnknownType] == 1)
+    }
+
     @Test func hostUnreachableDuringConnectFails() {
         // Linux's tcp_v4_err aborts a connection in SYN-SENT on any unreachable, with its errno.
         var sc = TCPScenario()
