@@ -104,6 +104,19 @@ public struct Stack {
         return (false, false)
     }
 
+    /// A free ephemeral port chosen at random (RFC 6056 §3.3.1, Algorithm 1: a random start,
+    /// then a linear search over the range), or nil when every port is taken. `start` is a random draw.
+    func ephemeralPort(start: UInt64, where isFree: (UInt16) -> Bool) -> UInt16? {
+        let range = configuration.ephemeralPorts
+        let size = UInt64(range.upperBound - range.lowerBound) + 1
+        var candidate = UInt64(range.lowerBound) + start % size
+        for _ in 0..<size {
+            if isFree(UInt16(candidate)) { return UInt16(candidate) }
+            candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
+        }
+        return nil
+    }
+
     /// The next IP identification (RFC 791; RFC 6864: unique per source/destination/protocol
     /// within the maximum datagram lifetime — a counter starting at a random value).
     mutating func takeIPIdentification() -> UInt16 {

@@ -34,6 +34,37 @@ public struct TCPInfo: Sendable, Equatable {
     }
 }
 
+extension TCPInfo {
+    /// The control block of a socket with no connection: a listener or a closed socket.
+    static func unconnected(_ state: TCPState, acceptQueue: Int? = nil) -> TCPInfo {
+        TCPInfo(
+            state: state,
+            sndUna: 0,
+            sndNxt: 0,
+            sndWnd: 0,
+            rcvNxt: 0,
+            rcvWnd: 0,
+            iss: 0,
+            irs: 0,
+            mss: 0,
+            srttMicroseconds: nil,
+            rttvarMicroseconds: 0,
+            rtoMicroseconds: 0,
+            cwnd: 0,
+            ssthresh: nil,
+            retransmitsTotal: 0,
+            backoff: 0,
+            windowScale: nil,
+            sack: false,
+            timestamps: false,
+            acceptQueue: acceptQueue,
+            sendQueue: 0,
+            receiveQueue: 0,
+            finAcknowledged: false
+        )
+    }
+}
+
 extension Stack {
     /// The RFC 7323 §2.3 receive shift for a buffer: the smallest that fits it in 16 bits.
     func tcpWindowShift(for buffer: Int) -> Int {
@@ -86,16 +117,11 @@ extension Stack {
     /// Picks an ephemeral port for a connection to `remote` (RFC 6056 §3.3.1, Algorithm 1:
     /// random start, linear search, skipping ports bound here or whose 4-tuple is in use).
     mutating func tcpEphemeralPort(local: IPv4Address, remote: IPv4Address, remotePort: UInt16) -> UInt16? {
-        let range = configuration.ephemeralPorts
-        let size = UInt64(range.upperBound - range.lowerBound) + 1
-        var candidate = UInt64(range.lowerBound) + random.next(below: size)
-        for _ in 0..<size {
-            let p = UInt16(candidate)
+        let start = random.next()
+        return ephemeralPort(start: start) { p in
             let tuple = TCPFourTuple(localAddress: local, localPort: p, remoteAddress: remote, remotePort: remotePort)
-            if tcp.bound[p] == nil && tcp.byTuple[tuple] == nil { return p }
-            candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
+            return tcp.bound[p] == nil && tcp.byTuple[tuple] == nil
         }
-        return nil
     }
 
     /// `bind(2)` for a stream socket.
@@ -103,18 +129,10 @@ extension Stack {
         guard s.tcp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
         var chosen = port
         if port == 0 {
-            let range = configuration.ephemeralPorts
-            let size = UInt64(range.upperBound - range.lowerBound) + 1
-            var candidate = UInt64(range.lowerBound) + random.next(below: size)
-            var found: UInt16?
-            for _ in 0..<size {
-                if tcp.bound[UInt16(candidate)] == nil {
-                    found = UInt16(candidate)
-                    break
-                }
-                candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
+            let start = random.next()
+            guard let f = ephemeralPort(start: start, where: { tcp.bound[$0] == nil }) else {
+                return .failure(.EADDRINUSE.with("no free ephemeral port"))
             }
-            guard let f = found else { return .failure(.EADDRINUSE.with("no free ephemeral port")) }
             chosen = f
         } else if let fds = tcp.bound[port] {
             for other in fds {
@@ -494,64 +512,8 @@ extension Stack {
     public func tcpInfo(_ fd: Int32) -> Result<TCPInfo?, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         guard s.type == .stream else { return .success(nil) }
-        if let ls = s.tcp.listen {
-            return .success(
-                TCPInfo(
-                    state: .listen,
-                    sndUna: 0,
-                    sndNxt: 0,
-                    sndWnd: 0,
-                    rcvNxt: 0,
-                    rcvWnd: 0,
-                    iss: 0,
-                    irs: 0,
-                    mss: 0,
-                    srttMicroseconds: nil,
-                    rttvarMicroseconds: 0,
-                    rtoMicroseconds: 0,
-                    cwnd: 0,
-                    ssthresh: nil,
-                    retransmitsTotal: 0,
-                    backoff: 0,
-                    windowScale: nil,
-                    sack: false,
-                    timestamps: false,
-                    acceptQueue: ls.acceptQueue.count,
-                    sendQueue: 0,
-                    receiveQueue: 0,
-                    finAcknowledged: false
-                )
-            )
-        }
-        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else {
-            return .success(
-                TCPInfo(
-                    state: .closed,
-                    sndUna: 0,
-                    sndNxt: 0,
-                    sndWnd: 0,
-                    rcvNxt: 0,
-                    rcvWnd: 0,
-                    iss: 0,
-                    irs: 0,
-                    mss: 0,
-                    srttMicroseconds: nil,
-                    rttvarMicroseconds: 0,
-                    rtoMicroseconds: 0,
-                    cwnd: 0,
-                    ssthresh: nil,
-                    retransmitsTotal: 0,
-                    backoff: 0,
-                    windowScale: nil,
-                    sack: false,
-                    timestamps: false,
-                    acceptQueue: nil,
-                    sendQueue: 0,
-                    receiveQueue: 0,
-                    finAcknowledged: false
-                )
-            )
-        }
+        if let ls = s.tcp.listen { return .success(.unconnected(.listen, acceptQueue: ls.acceptQueue.count)) }
+        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else { return .success(.unconnected(.closed)) }
         return .success(tcpInfo(of: c))
     }
 

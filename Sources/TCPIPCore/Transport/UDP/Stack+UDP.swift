@@ -133,15 +133,8 @@ extension Stack {
     /// A free ephemeral port chosen at random (RFC 6056 §3.3.1, Algorithm 1: random start,
     /// then a linear search).
     mutating func ephemeralUDPPort() -> UInt16? {
-        let range = configuration.ephemeralPorts
-        let size = UInt64(range.upperBound - range.lowerBound) + 1
-        var candidate = UInt64(range.lowerBound) + random.next(below: size)
-        for _ in 0..<size {
-            let p = UInt16(candidate)
-            if udp.ports[p] == nil { return p }
-            candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
-        }
-        return nil
+        let start = random.next()
+        return ephemeralPort(start: start) { udp.ports[$0] == nil }
     }
 
     /// An ICMP error about a datagram we sent: reported to a connected socket only, as Linux
