@@ -423,6 +423,7 @@ extension Stack {
     ) {
         let ack = seg.ack
         let window = Int(seg.header.window) << c.sndWindowShift
+        let newlySACKed = ack >= c.sndUna ? tcpUpdateScoreboard(&c, seg) : false
         if ack > c.sndUna {
             // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any segments on the
             // retransmission queue that are thereby entirely acknowledged are removed."
@@ -432,6 +433,7 @@ extension Stack {
             c.sendBuffer.removeFirst(dataAcked)
             c.sndUna = ack
             if c.sndNxt < c.sndUna { c.sndNxt = c.sndUna }
+            tcpPruneScoreboard(&c)
             tcpRTTSample(&c, seg, acked: ack)
             c.retransmits = 0
             if c.cc.inFastRecovery {
@@ -459,7 +461,7 @@ extension Stack {
             c.persistBackoff = 0
             if let fd = c.fd, dataAcked > 0 { effects.events.append(.changed(fd: fd)) }
         } else if ack == c.sndUna && dataLength == 0 && !seg.flags.contains(.fin) && c.flightSize > 0
-            && (window == c.sndWnd || tcpSACKsNewData(&c, seg))
+            && (window == c.sndWnd || newlySACKed)
         {
             // RFC 5681 §2 "duplicate ACK"; with SACK, RFC 6675 §2 "DupAck": an ACK that SACKs
             // data not SACKed before counts even when the window moved (a receiver whose
@@ -469,6 +471,9 @@ extension Stack {
             counters.count(.tcpDuplicateAcksIn)
             if c.cc.inFastRecovery {
                 c.cc.cwnd += c.mss
+                // Each duplicate ACK means a segment left the network: with SACK, use it to
+                // resend the next hole below the highest SACKed byte (RFC 6675 §4 NextSeg (1)).
+                tcpRetransmitNextHole(&c, effects: &effects)
             } else if c.cc.duplicateAcks == 3 && ack > c.cc.recover - 1 {
                 // RFC 6582 §3.2 (2): only when the ACK covers more than `recover`.
                 c.cc.enterFastRecovery(flightSize: c.flightSize, highestSent: c.sndMax)
@@ -505,21 +510,45 @@ extension Stack {
         }
     }
 
-    /// True when the segment's SACK blocks cover data above everything SACKed before
-    /// (RFC 6675 §2 DupAck (b)); remembers the new highest SACKed sequence number.
-    mutating func tcpSACKsNewData(_ c: inout TCPConnection, _ seg: TCPSegment) -> Bool {
-        guard c.sack else { return false }
+    /// Takes the segment's SACK blocks into the scoreboard (RFC 2018, RFC 6675 §4); true when
+    /// they cover data above everything SACKed before (RFC 6675 §2 DupAck (b)).
+    mutating func tcpUpdateScoreboard(_ c: inout TCPConnection, _ seg: TCPSegment) -> Bool {
+        guard c.sack, !seg.header.options.sackBlocks.isEmpty else { return false }
         var new = false
         for block in seg.header.options.sackBlocks {
+            var left = SequenceNumber(block.left)
             let right = SequenceNumber(block.right)
-            // Only blocks about data in flight count (RFC 2018 §3; RFC 5961 spirit).
-            guard right > c.sndUna && right <= c.sndMax else { continue }
+            // Only blocks about data in flight count (RFC 2018 §3).
+            guard right > c.sndUna && right <= c.sndMax && left < right else { continue }
+            if left < c.sndUna { left = c.sndUna }
             if right > c.highestSACKed || c.highestSACKed < c.sndUna {
                 c.highestSACKed = right
                 new = true
             }
+            // Insert and merge, keeping the list sorted and bounded.
+            var merged = (left: left, right: right)
+            var kept: [(left: SequenceNumber, right: SequenceNumber)] = []
+            kept.reserveCapacity(c.sacked.count + 1)
+            for r in c.sacked {
+                if r.right < merged.left || merged.right < r.left {
+                    kept.append(r)
+                } else {
+                    merged = (SequenceNumber.min(r.left, merged.left), SequenceNumber.max(r.right, merged.right))
+                }
+            }
+            let at = kept.firstIndex { merged.left < $0.left } ?? kept.count
+            kept.insert(merged, at: at)
+            if kept.count > 16 { kept.removeLast() }
+            c.sacked = kept
         }
         return new
+    }
+
+    /// Forgets SACK information at or below SND.UNA.
+    func tcpPruneScoreboard(_ c: inout TCPConnection) {
+        guard !c.sacked.isEmpty else { return }
+        c.sacked.removeAll { $0.right <= c.sndUna }
+        if let first = c.sacked.first, first.left < c.sndUna { c.sacked[0].left = c.sndUna }
     }
 
     /// An RTT sample from the timestamp echo or the timed segment (RFC 6298 §3 with Karn's

@@ -122,6 +122,28 @@ extension Stack {
         c.retransmitsTotal += 1
         c.rttSequence = nil
         tcpTransmit(&c, seq: c.sndUna, flags: flags, offset: 0, length: length, effects: &effects)
+        let end = c.sndUna + length
+        if c.highRxt < end { c.highRxt = end }
+    }
+
+    /// Resends the first segment of the next hole: the lowest bytes above SND.UNA and HighRxt
+    /// that the peer has not SACKed, below a SACKed range (RFC 6675 §4 NextSeg (1.a)-(1.c)).
+    mutating func tcpRetransmitNextHole(_ c: inout TCPConnection, effects: inout Effects) {
+        guard c.sack, !c.sacked.isEmpty else { return }
+        var start = c.highRxt > c.sndUna ? c.highRxt : c.sndUna
+        for r in c.sacked {
+            if start < r.left {
+                let length = min(c.mss, r.left - start, c.sendBuffer.count - (start - c.sndUna))
+                guard length > 0 else { return }
+                counters.count(.tcpRetransmittedSegments)
+                c.retransmitsTotal += 1
+                c.rttSequence = nil
+                tcpTransmit(&c, seq: start, flags: [.ack], offset: start - c.sndUna, length: length, effects: &effects)
+                c.highRxt = start + length
+                return
+            }
+            if start < r.right { start = r.right }
+        }
     }
 
     /// Builds one segment of the connection and hands it to IP: header, options (MSS, window

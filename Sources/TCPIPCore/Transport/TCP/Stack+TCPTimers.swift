@@ -115,6 +115,10 @@ extension Stack {
             c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
         default:
             c.cc.onTimeout(flightSize: c.flightSize, highestSent: c.sndMax)
+            // After a timeout everything unacknowledged is sent again; the SACK information
+            // may be stale (the receiver may renege, RFC 2018 §8).
+            c.sacked.removeAll()
+            c.highRxt = c.sndUna
             // Go back to SND.UNA and send again from there.
             c.sndNxt = c.sndUna
             if zeroWindowProbe {

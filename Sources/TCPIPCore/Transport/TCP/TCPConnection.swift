@@ -75,6 +75,11 @@ struct TCPConnection {
     var cc: CongestionControl
     /// The highest sequence number a SACK block from the peer has covered (RFC 6675 §2).
     var highestSACKed = SequenceNumber(0)
+    /// The peer's SACKed ranges above SND.UNA, sorted, merged, at most 16 (the scoreboard of
+    /// RFC 6675 §3, kept small).
+    var sacked: [(left: SequenceNumber, right: SequenceNumber)] = []
+    /// The highest sequence number retransmitted in the current recovery (RFC 6675 "HighRxt").
+    var highRxt = SequenceNumber(0)
     var retransmits = 0
     var retransmitsTotal = 0
 
@@ -131,6 +136,7 @@ struct TCPConnection {
         sndNxt = iss
         sndMax = iss
         highestSACKed = iss
+        highRxt = iss
         self.sendBuffer = SendBuffer(capacity: sendBuffer)
         self.receiveBuffer = ReceiveBuffer(capacity: receiveBuffer, maxRanges: maxRanges)
         mss = 536

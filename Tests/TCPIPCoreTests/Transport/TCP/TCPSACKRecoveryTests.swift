@@ -60,3 +60,37 @@ struct TCPSACKRecoveryTests {
         #expect(sc.take().first?.seq == c.ack &+ 1000)
     }
 }
+
+extension TCPSACKRecoveryTests {
+    /// RFC 6675 §4 NextSeg: in recovery, each further duplicate ACK resends the next hole the
+    /// SACK blocks reveal, without waiting a round trip for the partial ACK.
+    @Test func recoveryResendsTheNextHoleOnADuplicateACK() {
+        var sc = TCPScenario()
+        let c = sc.passiveOpen(options: Self.mss1000SACK)
+        #expect(sc.write(c.fd!, Build.pattern(8000)).value == 8000)
+        #expect(sc.take().count == 8)
+        // Segments 1 (1000..<2000) and 3 (3000..<4000) are lost; 0, 2, 4, 5, 6, 7 arrive.
+        let a = c.ack
+        sc.send(c, ack: a &+ 1000, at: .ms(10))
+        sc.send(c, ack: a &+ 1000, options: Self.sack(a &+ 2000, a &+ 3000), at: .ms(11))
+        sc.send(c, ack: a &+ 1000, options: Self.twoBlocks(a &+ 4000, a &+ 5000, a &+ 2000, a &+ 3000), at: .ms(12))
+        sc.expectNone()
+        sc.send(c, ack: a &+ 1000, options: Self.twoBlocks(a &+ 4000, a &+ 6000, a &+ 2000, a &+ 3000), at: .ms(13))
+        sc.expectOne(seq: a &+ 1000, ack: c.seq, flags: [.ack], length: 1000, at: .ms(13))
+        sc.send(c, ack: a &+ 1000, options: Self.twoBlocks(a &+ 4000, a &+ 7000, a &+ 2000, a &+ 3000), at: .ms(14))
+        sc.expectOne(seq: a &+ 3000, ack: c.seq, flags: [.ack], length: 1000, at: .ms(14))
+        // Nothing else is missing below the highest SACKed byte.
+        sc.send(c, ack: a &+ 1000, options: Self.twoBlocks(a &+ 4000, a &+ 8000, a &+ 2000, a &+ 3000), at: .ms(15))
+        sc.expectNone()
+        sc.send(c, ack: a &+ 8000, at: .ms(20))
+        sc.expectNone()
+        #expect(sc.info(c.fd!)?.sendQueue == 0)
+    }
+
+    static func twoBlocks(_ l1: UInt32, _ r1: UInt32, _ l2: UInt32, _ r2: UInt32) -> TCPOptions {
+        var blocks = SACKBlocks()
+        blocks.append(left: l1, right: r1)
+        blocks.append(left: l2, right: r2)
+        return TCPOptions(sackBlocks: blocks)
+    }
+}
