@@ -55,6 +55,7 @@ public final class Host: @unchecked Sendable {
     var faultPipe: MemoryWire?
     var readBuffer = [UInt8](repeating: 0, count: 65536 + 64)
     var spareEvents: [SocketEvent] = []
+    var spareRequests: [Waiter] = []
     // Shared state.
     let requests = Mutex<[Waiter]>([])
     let running = Atomic<Bool>(false)
@@ -236,9 +237,12 @@ public final class Host: @unchecked Sendable {
     }
 
     func takeRequests(now: Instant) {
-        let new = requests.withLock { r in
-            defer { r.removeAll(keepingCapacity: true) }
-            return r
+        // Swap the list out under the lock: no copy, and nothing allocated on an idle turn.
+        var new = spareRequests
+        requests.withLock { r in swap(&r, &new) }
+        defer {
+            new.removeAll(keepingCapacity: true)
+            spareRequests = new
         }
         for w in new {
             if w.attempt(&stack, &effects) { continue }
@@ -289,7 +293,8 @@ public final class Host: @unchecked Sendable {
             guard !effects.events.isEmpty else { continue }
             // Take the events out (swapping arrays, so nothing is allocated): handlers may
             // produce new ones, handled on the next turn.
-            var events = spareEvents
+            var events: [SocketEvent] = []
+            swap(&events, &spareEvents)
             swap(&events, &effects.events)
             for (i, e) in events.enumerated() {
                 // The core reports a socket once per segment; one report per batch is enough.

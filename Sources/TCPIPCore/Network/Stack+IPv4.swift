@@ -37,7 +37,12 @@ extension Stack {
         // Ethernet pads short frames: the total length says where the datagram ends.
         let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<ip.totalLength])
         // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
-        if ip.source.isMulticast || isLocalOrBroadcast(ip.source, interface: interface).broadcast {
+        // RFC 1122 §3.2.1.3: nor is "this host" (0.0.0.0) or loopback (127/8) as a source on
+        // the wire, nor (a spoof) one of our own addresses.
+        let srcCheck = isLocalOrBroadcast(ip.source, interface: interface)
+        if ip.source.isMulticast || srcCheck.broadcast || srcCheck.local || ip.source.isUnspecified
+            || ip.source.isLoopback
+        {
             return drop(.ipBadSource)
         }
         // RFC 1122 §3.2.1.3: accept datagrams to our address or a broadcast; we do not forward

@@ -45,6 +45,14 @@ struct SocketTable {
         }
     }
 
+    /// Runs `body` on the socket of `fd` in place, so that its queues are not copied (a copy
+    /// out and back would duplicate them on every change); nil when `fd` is not open.
+    mutating func modify<R>(_ fd: Int32, _ body: (inout Socket) -> R) -> R? {
+        let i = Int(fd) - Int(Self.firstDescriptor)
+        guard i >= 0 && i < slots.count, slots[i] != nil else { return nil }
+        return body(&slots[i]!)
+    }
+
     /// Every open descriptor in increasing order.
     var descriptors: [Int32] {
         slots.indices.compactMap { slots[$0] == nil ? nil : Int32($0) + Self.firstDescriptor }

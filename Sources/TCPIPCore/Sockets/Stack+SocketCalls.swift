@@ -160,11 +160,14 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
-        guard var d = s.udp.queue.popFirst() else {
+        let next = sockets.modify(fd) { socket -> ReceivedDatagram? in
+            guard let d = socket.udp.queue.popFirst() else { return nil }
+            socket.udp.queuedBytes -= d.bytes.count
+            return d
+        }
+        guard var d = next ?? nil else {
             return .failure(s.udp.readShut ? .EAGAIN.with("socket is shut down for reading") : .EAGAIN)
         }
-        s.udp.queuedBytes -= d.bytes.count
-        sockets[fd] = s
         if d.bytes.count > max { d.bytes.removeLast(d.bytes.count - Swift.max(0, max)) }
         return .success(d)
     }

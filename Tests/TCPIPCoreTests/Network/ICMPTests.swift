@@ -201,7 +201,8 @@ import Testing
         h.receive(Build.fromPeer(Self.toClosedPort(from: .any)))
         h.receive(Build.fromPeer(Self.toClosedPort(from: IPv4Address(127, 0, 0, 1))))
         #expect(h.takeSent().isEmpty)
-        #expect(h.stack.counters[.udpNoPort] == 2 && h.stack.counters[.icmpDestUnreachableOut] == 0)
+        // RFC 1122 §3.2.1.3: such sources are dropped at IP already, before UDP could answer.
+        #expect(h.stack.counters[.ipBadSource] == 2 && h.stack.counters[.icmpDestUnreachableOut] == 0)
     }
 
     @Test func noErrorAboutAnICMPError() {

@@ -119,8 +119,6 @@ extension Stack {
         data: UnsafeRawBufferPointer,
         effects: inout Effects
     ) -> Bool {
-        c.lastSegmentAt = now
-        c.unansweredProbes = 0
         if c.state == .synSent {
             tcpSynSentInput(&c, seg, effects: &effects)
             return false
@@ -199,7 +197,9 @@ extension Stack {
         }
         // Trim to the window: drop what was received before, and what lies beyond the window
         // (RFC 9293 §3.10.7.4 "segments with higher beginning sequence numbers ... trimmed").
-        if flags.contains(.syn) && seq < c.rcvNxt {
+        // Only the SYN-RECEIVED handshake strips an old SYN (above); in a synchronized state a
+        // SYN gets a challenge ACK "irrespective of the sequence number" (RFC 5961 §4.2).
+        if flags.contains(.syn) && seq < c.rcvNxt && !c.state.isSynchronized {
             flags.remove(.syn)
             seq = seq + 1
         }
@@ -294,6 +294,10 @@ extension Stack {
             c.tsRecent = ts.value
             c.tsRecentAge = now
         }
+        // The peer is alive: only a segment that passed every check says so, or a spoofed
+        // out-of-window segment would keep a dead connection from ever timing out.
+        c.lastSegmentAt = now
+        c.unansweredProbes = 0
         tcpProcessAck(&c, seg, seq: seq, dataLength: dataEnd - dataStart, effects: &effects)
         if c.state == .closed { return false }
 
@@ -312,6 +316,11 @@ extension Stack {
                 // 2525 §2.17 — reset it.
                 tcpAbort(&c, error: nil, sendReset: true, effects: &effects)
                 return false
+            } else if c.state.receivesData && seq == c.rcvNxt {
+                // Shut down for reading: in-order data is acknowledged and thrown away, as
+                // Linux does, so the peer does not retransmit it until it gives up.
+                c.rcvNxt = c.rcvNxt + (dataEnd - dataStart)
+                c.ackNow = true
             } else {
                 c.ackNow = true
             }
@@ -544,8 +553,11 @@ extension Stack {
         return new
     }
 
-    /// Forgets SACK information at or below SND.UNA.
+    /// Forgets SACK information at or below SND.UNA, and keeps HighRxt and the highest SACKed
+    /// sequence number from falling behind it (so they stay within 2^31 of SND.UNA).
     func tcpPruneScoreboard(_ c: inout TCPConnection) {
+        if c.highRxt < c.sndUna { c.highRxt = c.sndUna }
+        if c.highestSACKed < c.sndUna { c.highestSACKed = c.sndUna }
         guard !c.sacked.isEmpty else { return }
         c.sacked.removeAll { $0.right <= c.sndUna }
         if let first = c.sacked.first, first.left < c.sndUna { c.sacked[0].left = c.sndUna }

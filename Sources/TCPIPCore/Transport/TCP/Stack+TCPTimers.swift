@@ -1,3 +1,5 @@
+import HeapModule
+
 extension Stack {
     /// Fires every TCP timer due by now: retransmission (RFC 6298 §5), persist (RFC 9293
     /// §3.8.6.1), delayed ACK (§3.8.6.3), keepalive (§3.8.4), FIN-WAIT-2 and TIME-WAIT (§3.4.2).
@@ -13,6 +15,20 @@ extension Stack {
             tcp.scheduled[slot] = nil
             tcpFire(&c, effects: &effects)
             tcpStore(c, slot: slot, effects: &effects)
+        }
+        // Entries go stale when a timer moves later; rebuild the heap from the live slots
+        // before they could outnumber the connections.
+        if tcp.timers.count > 2 * tcp.slots.count + 1024 {
+            var fresh: [TCPTimerEntry] = []
+            for slot in tcp.slots.indices {
+                guard let c = tcp.slots[slot], let next = c.nextTimer else {
+                    tcp.scheduled[slot] = nil
+                    continue
+                }
+                tcp.scheduled[slot] = next
+                fresh.append(TCPTimerEntry(due: next, slot: slot, generation: c.generation))
+            }
+            tcp.timers = Heap(fresh)
         }
     }
 
@@ -43,7 +59,11 @@ extension Stack {
                 // A zero-window probe forces an ACK that carries the current window. Answered
                 // probes never abort (RFC 1122 §4.2.2.17); a peer that answers none of `retries`
                 // probes is gone (Linux's tcp_probe_timer gives up after tcp_retries2).
-                if c.unansweredProbes >= configuration.tcp.retries {
+                // An orphan (closed by its application) gets no such patience: a peer that
+                // keeps its window shut while answering would otherwise hold it forever.
+                if c.unansweredProbes >= configuration.tcp.retries
+                    || (c.fd == nil && c.persistBackoff >= configuration.tcp.retries)
+                {
                     counters.count(.tcpTimeouts)
                     tcpAbort(&c, error: .ETIMEDOUT, sendReset: false, effects: &effects)
                     return

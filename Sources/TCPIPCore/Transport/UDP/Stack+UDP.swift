@@ -1,6 +1,8 @@
 extension Stack {
     /// The largest UDP payload: 65535 − 20 (IP) − 8 (UDP).
     public static let maxUDPPayload = 65507
+    /// Bytes of receive buffer per queued datagram allowed (the bound on empty datagrams).
+    static let udpDatagramOverhead = 64
 
     /// UDP input (RFC 768, RFC 1122 §4.1.3): verify, find the socket, queue the datagram.
     mutating func udpInput(
@@ -39,14 +41,23 @@ extension Stack {
             return
         }
         let data = UnsafeRawBufferPointer(rebasing: payload[UDPHeader.size..<udpHeader.length])
-        var socket = sockets[fd]!
-        // The receive queue is bounded by SO_RCVBUF; what does not fit is dropped.
-        guard !socket.udp.readShut, socket.udp.queuedBytes + data.count <= socket.options.receiveBuffer else {
-            return drop(.udpReceiveQueueFull)
-        }
-        socket.udp.queue.append(ReceivedDatagram(address: ip.source, port: udpHeader.sourcePort, bytes: Array(data)))
-        socket.udp.queuedBytes += data.count
-        sockets[fd] = socket
+        // The receive queue is bounded by SO_RCVBUF in payload bytes, and in datagrams by one
+        // per 64 bytes of it, so that a flood of empty datagrams is bounded too.
+        let charge = data.count
+        let source = ip.source
+        let port = udpHeader.sourcePort
+        let queued =
+            sockets.modify(fd) { socket -> Bool in
+                guard !socket.udp.readShut, socket.udp.queuedBytes + charge <= socket.options.receiveBuffer,
+                    socket.udp.queue.count < max(16, socket.options.receiveBuffer / Self.udpDatagramOverhead)
+                else {
+                    return false
+                }
+                socket.udp.queue.append(ReceivedDatagram(address: source, port: port, bytes: Array(data)))
+                socket.udp.queuedBytes += charge
+                return true
+            } ?? false
+        guard queued else { return drop(.udpReceiveQueueFull) }
         counters.count(.udpDelivered)
         effects.events.append(.changed(fd: fd))
     }

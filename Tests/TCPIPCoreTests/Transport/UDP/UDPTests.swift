@@ -153,6 +153,17 @@ import Testing
         #expect(h.stack.counters[.udpDelivered] == 3, "room again after a read")
     }
 
+    /// Empty datagrams cost no payload bytes, but the queue is bounded in datagrams too.
+    @Test func aFloodOfEmptyDatagramsIsBounded() {
+        var h = Harness()
+        let fd = h.call { s, _ in s.socket(.dgram) }.value!
+        _ = h.call { s, _ in s.bind(fd, port: 9000) }
+        _ = h.call { s, _ in s.setOption(fd, .soRcvBuf, 1000) }
+        for _ in 0..<100 { h.receive(Build.fromPeer(Self.fromPeer([]))) }
+        #expect(h.stack.counters[.udpDelivered] == 36, "2304 / 64 datagrams")
+        #expect(h.stack.counters[.udpReceiveQueueFull] == 64)
+    }
+
     @Test func portUnreachableRefusesAConnectedSocketOnly() throws {
         var net = Hosts.pair()
         let log = WireLog()
