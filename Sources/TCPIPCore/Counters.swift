@@ -23,7 +23,8 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
     // tcp (RFC 9293)
     case tcpTooShort, tcpBadDataOffset, tcpBadChecksum, tcpBadOptions, tcpNoSocket, tcpBroadcast
     case tcpListenRST, tcpListenNoSYN, tcpListenOverflow, tcpBadACKInSynSent, tcpRSTWithoutACK, tcpNoSYNInSynSent
-    case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited
+    case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited,
+        tcpOutOfWindowAckLimited
 
     /// The layer the reason belongs to.
     public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }

@@ -31,6 +31,9 @@ public struct TCPConfiguration: Sendable {
     public var finWait2Timeout: Int64 = 60_000_000_000
     /// Challenge ACKs per second (RFC 5961 §7; Linux `tcp_challenge_ack_limit`).
     public var challengeAcksPerSecond = 1000
+    /// Least time between two ACKs a connection sends to unacceptable segments or as challenge
+    /// ACKs (Linux `tcp_invalid_ratelimit`, 500 ms).
+    public var outOfWindowAckInterval: Int64 = 500_000_000
     /// Initial congestion window in segments (RFC 6928).
     public var initialWindowSegments = 10
     /// The smallest MSS accepted from a peer or a path (Linux `TCP_MIN_MSS`).

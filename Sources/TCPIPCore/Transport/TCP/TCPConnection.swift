@@ -89,6 +89,8 @@ struct TCPConnection {
     var persistBackoff = 0
     /// Zero-window probes sent since the peer last sent anything.
     var unansweredProbes = 0
+    /// When the last ACK to an unacceptable segment or challenge ACK went out.
+    var lastOutOfWindowAck: Instant?
     var delayedAckAt: Instant?
     var keepaliveAt: Instant?
     var keepaliveProbes = 0

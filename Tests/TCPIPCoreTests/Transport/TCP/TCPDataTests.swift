@@ -52,7 +52,7 @@ import Testing
     /// RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an acknowledgment should
     /// be sent in reply (unless the RST bit is set)".
     @Test func unacceptableSegmentsGetAnACK() {
-        var sc = TCPScenario()
+        var sc = TCPScenario { $0.tcp.outOfWindowAckInterval = 0 }
         let c = sc.passiveOpen()
         // Beyond the window (65535 offered).
         sc.send(c, seq: c.seq + 65535, payload: Build.pattern(10))

@@ -32,7 +32,8 @@ import Testing
     }
 
     @Test func inWindowResetGetsChallengeACK() {
-        var sc = TCPScenario()
+        // Every answer here, none held back by the per-connection limit (tested below).
+        var sc = TCPScenario { $0.tcp.outOfWindowAckInterval = 0 }
         let c = sc.passiveOpen()
         for offset: UInt32 in [1, 1000, 65534] {
             sc.send(c, seq: c.seq + offset, [.rst])
@@ -54,7 +55,8 @@ import Testing
     }
 
     @Test func synInEstablishedGetsChallengeACK() {
-        var sc = TCPScenario()
+        // Every answer here, none held back by the per-connection limit (tested below).
+        var sc = TCPScenario { $0.tcp.outOfWindowAckInterval = 0 }
         let c = sc.passiveOpen()
         // RFC 5961 §4.2: a SYN in a synchronized state, whatever its sequence number, gets
         // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and is dropped.
@@ -69,7 +71,10 @@ import Testing
     }
 
     @Test func challengeACKsAreRateLimited() {
-        var sc = TCPScenario { $0.tcp.challengeAcksPerSecond = 2 }
+        var sc = TCPScenario {
+            $0.tcp.challengeAcksPerSecond = 2
+            $0.tcp.outOfWindowAckInterval = 0
+        }
         let c = sc.passiveOpen()
         for _ in 0..<3 { sc.send(c, seq: c.seq + 10, [.rst]) }
         #expect(sc.take().count == 2)
@@ -79,6 +84,20 @@ import Testing
         sc.expectOne(seq: c.ack, ack: c.seq, flags: [.ack])
         #expect(sc.state(c.fd!) == .established)
         #expect(sc.stack.counters[.tcpChallengeAckLimited] == 2)
+    }
+
+    /// RFC 5961 §7 and Linux's tcp_oow_rate_limited: one challenge ACK (or ACK to an
+    /// unacceptable segment) per 500 ms per connection, whatever the global budget.
+    @Test func challengeACKsAreLimitedPerConnection() {
+        var sc = TCPScenario()
+        let c = sc.passiveOpen()
+        for t: Int64 in [0, 100, 499] { sc.send(c, seq: c.seq + 10, [.rst], at: .ms(1000 + t)) }
+        #expect(sc.take().count == 1)
+        sc.send(c, seq: c.seq + 100_000, payload: [1], at: .ms(1300))
+        sc.expectNone("an unacceptable segment within the same 500 ms")
+        sc.send(c, seq: c.seq + 10, [.syn], at: .ms(1500))
+        sc.expectOne(seq: c.ack, ack: c.seq, flags: [.ack])
+        #expect(sc.state(c.fd!) == .established)
     }
 
     // MARK: CLOSED (RFC 9293 §3.10.7.1)
