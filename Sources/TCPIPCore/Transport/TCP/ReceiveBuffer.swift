@@ -58,9 +58,6 @@ struct ReceiveBuffer {
     /// Whether out-of-order data is held (RCV.NXT has a hole after it).
     var hasOutOfOrder: Bool { !spans.isEmpty }
 
-    /// How many out-of-order ranges are held.
-    var outOfOrderRangeCount: Int { spans.count }
-
     /// Out-of-order bytes held.
     var outOfOrderBytes: Int {
         var n = 0

@@ -536,21 +536,24 @@ extension Stack {
                 c.highestSACKed = right
                 new = true
             }
-            // Insert and merge, keeping the list sorted and bounded.
+            // Merge in place with the ranges it touches, then insert it in order; at most 16
+            // ranges are kept (the highest are dropped first), so nothing is allocated per ACK.
             var merged = (left: left, right: right)
-            var kept: [(left: SequenceNumber, right: SequenceNumber)] = []
-            kept.reserveCapacity(c.sacked.count + 1)
-            for r in c.sacked {
+            var k = 0
+            while k < c.sacked.count {
+                let r = c.sacked[k]
                 if r.right < merged.left || merged.right < r.left {
-                    kept.append(r)
+                    k += 1
                 } else {
                     merged = (SequenceNumber.min(r.left, merged.left), SequenceNumber.max(r.right, merged.right))
+                    c.sacked.remove(at: k)
                 }
             }
-            let at = kept.firstIndex { merged.left < $0.left } ?? kept.count
-            kept.insert(merged, at: at)
-            if kept.count > 16 { kept.removeLast() }
-            c.sacked = kept
+            let at = c.sacked.firstIndex { merged.left < $0.left } ?? c.sacked.count
+            if at < 16 {
+                c.sacked.insert(merged, at: at)
+                if c.sacked.count > 16 { c.sacked.removeLast() }
+            }
         }
         return new
     }

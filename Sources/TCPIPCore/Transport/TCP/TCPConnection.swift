@@ -156,8 +156,6 @@ struct TCPConnection {
     var unsentBytes: Int { max(0, sendBuffer.count - (sndNxt - sndUna)) }
     /// The sequence number our FIN occupies, once it was sent.
     var finSeq: SequenceNumber?
-    /// True when our FIN was sent.
-    var finSent: Bool { finSeq != nil }
     /// True when our FIN has been acknowledged.
     var finAcked: Bool { finSeq.map { sndUna > $0 } ?? false }
 
