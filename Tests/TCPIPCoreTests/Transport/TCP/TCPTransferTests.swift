@@ -25,7 +25,7 @@ struct TCPTransferTests {
         faults: FaultConfiguration = .none,
         mtu: Int = 1500,
         maxSteps: Int = 2_000_000
-    ) -> (ok: Bool, detail: String) {
+    ) -> (ok: Bool, detail: String, hash: UInt64) {
         var net = SimulatedNetwork(
             stacks: [configuration(1, mtu: mtu), configuration(2, mtu: mtu)],
             seed: seed,
@@ -105,7 +105,8 @@ struct TCPTransferTests {
         return (
             ok,
             counts
-                + " seed \(seed): A \(gotA.count)/\(size) eof \(eofA), B \(gotB.count)/\(size) eof \(eofB), steps \(steps), t \(net.now)"
+                + " seed \(seed): A \(gotA.count)/\(size) eof \(eofA), B \(gotB.count)/\(size) eof \(eofB), steps \(steps), t \(net.now)",
+            net.traceHash
         )
     }
 
