@@ -1,15 +1,3 @@
-/// One received segment, decoded once and passed through the event processing.
-struct TCPSegment {
-    var header: TCPHeader
-    var source: IPv4Address
-    var destination: IPv4Address
-    var seq: SequenceNumber { SequenceNumber(header.sequenceNumber) }
-    var ack: SequenceNumber { SequenceNumber(header.acknowledgmentNumber) }
-    var flags: TCPFlags { header.flags }
-    /// SEG.LEN: data plus one for SYN and one for FIN (RFC 9293 §3.4).
-    var length: Int { header.payloadLength + (flags.contains(.syn) ? 1 : 0) + (flags.contains(.fin) ? 1 : 0) }
-}
-
 extension Stack {
     /// TCP input (RFC 9293 §3.10.7 "SEGMENT ARRIVES"): find the connection, else a listener,
     /// else answer as the CLOSED state does.
@@ -28,10 +16,10 @@ extension Stack {
         case .success(let h): header = h
         case .failure(let r): return drop(r)
         }
-        let seg = TCPSegment(header: header, source: ip.source, destination: ip.destination)
-        let data = UnsafeRawBufferPointer(
+        let text = UnsafeRawBufferPointer(
             rebasing: payload[header.dataOffset..<(header.dataOffset + header.payloadLength)]
         )
+        let seg = TCPSegment(header: header, source: ip.source, destination: ip.destination, text: text)
         let tuple = TCPFourTuple(
             localAddress: ip.destination,
             localPort: header.destinationPort,
@@ -40,7 +28,8 @@ extension Stack {
         )
         if let slot = tcp.byTuple[tuple] {
             var c = tcp.slots[slot].take()!
-            let reopen = tcpSegmentArrives(&c, seg, data: data, effects: &effects)
+            var working = seg
+            let reopen = tcpSegmentArrives(&c, &working, effects: &effects)
             tcpStore(c, slot: slot, effects: &effects)
             guard reopen else { return }
             // A new SYN for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191): the old
@@ -49,13 +38,13 @@ extension Stack {
         if let lfd = tcpListener(address: ip.destination, port: header.destinationPort) {
             return tcpListenInput(lfd, seg, effects: &effects)
         }
-        tcpClosedInput(seg, dataLength: data.count, effects: &effects)
+        tcpClosedInput(seg, effects: &effects)
     }
 
     /// RFC 9293 §3.10.7.1, the CLOSED state: "all data in the incoming segment is discarded.
     /// An incoming segment containing a RST is discarded. An incoming segment not containing a
     /// RST causes a RST to be sent in response."
-    mutating func tcpClosedInput(_ seg: TCPSegment, dataLength: Int, effects: inout Effects) {
+    mutating func tcpClosedInput(_ seg: TCPSegment, effects: inout Effects) {
         drop(.tcpNoSocket)
         guard !seg.flags.contains(.rst) else { return }
         if seg.flags.contains(.ack) {
@@ -218,7 +207,7 @@ extension Stack {
             let newMSS = max(configuration.tcp.minimumMSS, mtu - 40 - (c.timestamps ? 12 : 0))
             if newMSS < c.mss {
                 c.mss = newMSS
-                c.cc.mss = newMSS
+                c.cc.setMSS(newMSS, initial: false, initialWindowSegments: configuration.tcp.initialWindowSegments)
                 // Resend what was lost at once.
                 c.sndNxt = c.sndUna
                 tcpOutput(&c, effects: &effects)

@@ -21,11 +21,9 @@ extension Stack {
         while sent < 4096 {
             let offset = c.sndNxt - c.sndUna
             let unsent = c.sendBuffer.count - offset
-            // Limited transmit (RFC 3042 §2): each of the first two duplicate ACKs lets one new
-            // segment go beyond cwnd, so a small window can still produce the third.
-            // Only for new data: not while going back after a timeout.
-            let limited = c.cc.inFastRecovery || c.sndNxt != c.sndMax ? 0 : min(c.cc.duplicateAcks, 2) * c.mss
-            let window = min(c.sndWnd, c.cc.window + limited)
+            // Within the peer's window and what congestion control allows (RFC 5681 §3.1, with
+            // RFC 3042's limited transmit).
+            let window = min(c.sndWnd, c.cc.sendWindow(sendingNewData: c.sndNxt == c.sndMax))
             let usable = window - offset
             var length = max(0, min(unsent, segmentSize, usable))
             let retransmitting = c.sndNxt < c.sndMax

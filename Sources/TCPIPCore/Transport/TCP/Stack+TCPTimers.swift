@@ -134,7 +134,7 @@ extension Stack {
             tcpSendSYN(&c, effects: &effects)
             c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
         default:
-            c.cc.onTimeout(flightSize: c.flightSize, highestSent: c.sndMax)
+            c.cc.onRetransmitTimeout(flightSize: c.flightSize, highestSent: c.sndMax)
             // After a timeout everything unacknowledged is sent again; the SACK information
             // may be stale (the receiver may renege, RFC 2018 §8).
             c.sacked.removeAll()

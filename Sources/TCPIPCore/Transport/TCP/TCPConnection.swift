@@ -72,7 +72,8 @@ struct TCPConnection {
     /// The segment being timed (Karn's algorithm): its end sequence and send time.
     var rttSequence: SequenceNumber?
     var rttStart = Instant.zero
-    var cc: CongestionControl
+    /// Loss recovery and congestion control (RFC 5681, RFC 6582, RFC 6675).
+    var cc: NewReno
     /// The highest sequence number a SACK block from the peer has covered (RFC 6675 §2).
     var highestSACKed = SequenceNumber(0)
     /// The peer's SACKed ranges above SND.UNA, sorted, merged, at most 16 (the scoreboard of
@@ -144,10 +145,7 @@ struct TCPConnection {
         mss = 536
         self.advertisedMSS = advertisedMSS
         self.rtt = rtt
-        cc = CongestionControl(mss: 536, initialWindowSegments: initialWindowSegments)
-        // RFC 6582 §3.2 (1): "recover" starts at the initial send sequence number (not 0, which
-        // compares above half of all ISSs in modular order and would block fast retransmit).
-        cc.recover = iss
+        cc = NewReno(mss: 536, initialWindowSegments: initialWindowSegments, iss: iss)
     }
 
     /// Bytes sent and not yet acknowledged (the FIN counts one).
