@@ -312,30 +312,4 @@ extension Stack {
             }
         }
     }
-
-    /// Tells whoever sent a datagram that its destination cannot be reached.
-    mutating func notifyUnreachable(_ owner: PacketOwner, effects: inout Effects) {
-        switch owner {
-        case .none: break
-        case .socket(let fd):
-            let error = Errno.EHOSTUNREACH.with("no ARP reply from the next hop")
-            if let s = sockets[fd], s.type == .stream, let slot = s.tcp.connection, tcp.slots[slot]?.state == .synSent {
-                // A connection being set up fails at once, as on Linux (ip_link_failure sends
-                // itself ICMP host unreachable, which tcp_v4_err treats as fatal in SYN-SENT;
-                // RFC 1122 §4.2.3.9 lets the error abort an opening connection): connect
-                // answers EHOSTUNREACH instead of retrying SYNs into the void until ETIMEDOUT.
-                var c = tcp.slots[slot].take()!
-                tcpAbort(&c, error: error, sendReset: false, effects: &effects)
-                tcpStore(c, slot: slot, effects: &effects)
-            } else if let s = sockets[fd], s.type == .stream {
-                // In any other TCP state it is a soft error: retransmission goes on and the
-                // connection is not broken (RFC 1122 §4.2.3.9, RFC 5927 §4.1).
-                return
-            } else {
-                socketError(fd: fd, error, effects: &effects)
-            }
-        case .echo(let id, let seq):
-            effects.events.append(.echoFailed(identifier: id, sequence: seq, error: .EHOSTUNREACH))
-        }
-    }
 }

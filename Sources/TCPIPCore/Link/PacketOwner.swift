@@ -3,8 +3,9 @@
 public enum PacketOwner: Sendable, Equatable {
     /// Nobody waits (ICMP errors, ARP, replies).
     case none
-    /// The socket with this descriptor.
-    case socket(Int32)
+    /// This socket (by identity: a socket closed since does not pass it on to the next one
+    /// given its descriptor).
+    case socket(SocketID)
     /// A ping the stack sent.
     case echo(identifier: UInt16, sequence: UInt16)
 }

@@ -3,6 +3,8 @@
 struct SocketTable {
     /// Slot `i` holds descriptor `i + 3`.
     var slots: [Socket?] = []
+    /// The generation of each slot: bumped whenever a socket takes it.
+    var generations: [UInt32] = []
     var count = 0
     let limit: Int
 
@@ -13,15 +15,32 @@ struct SocketTable {
 
     /// Stores a socket under the lowest free descriptor; nil when the table is full.
     mutating func insert(_ socket: Socket) -> Int32? {
-        if let i = slots.firstIndex(where: { $0 == nil }) {
+        let i: Int
+        if let free = slots.firstIndex(where: { $0 == nil }) {
+            i = free
             slots[i] = socket
-            count += 1
-            return Int32(i) + Self.firstDescriptor
+        } else {
+            guard slots.count < limit else { return nil }
+            i = slots.count
+            slots.append(socket)
         }
-        guard slots.count < limit else { return nil }
-        slots.append(socket)
+        if generations.count <= i { generations.append(contentsOf: repeatElement(0, count: i + 1 - generations.count)) }
+        generations[i] &+= 1
         count += 1
-        return Int32(slots.count - 1) + Self.firstDescriptor
+        return Int32(i) + Self.firstDescriptor
+    }
+
+    /// The identity of the socket open under `fd`; nil when `fd` is not open.
+    func id(of fd: Int32) -> SocketID? {
+        let i = Int(fd) - Int(Self.firstDescriptor)
+        guard i >= 0 && i < slots.count, slots[i] != nil else { return nil }
+        return SocketID(descriptor: fd, generation: generations[i])
+    }
+
+    /// True when `id` names a socket that is still open (not one that reuses its descriptor).
+    func isOpen(_ id: SocketID) -> Bool {
+        let i = Int(id.descriptor) - Int(Self.firstDescriptor)
+        return i >= 0 && i < slots.count && slots[i] != nil && generations[i] == id.generation
     }
 
     /// True when `fd` names an open socket.

@@ -122,8 +122,9 @@ import Testing
         #expect(h.stack.counters[.arpRequestsOut] == 4)
     }
 
-    @Test func afterTheLastRequestTheQueueIsDroppedAndTheSocketToldEHOSTUNREACH() throws {
+    @Test func afterTheLastRequestTheQueueIsDroppedAndAConnectedSocketToldEHOSTUNREACH() throws {
         var (h, fd) = Self.harness()  // arpMaxRequests = 3
+        #expect(h.call { s, fx in s.connect(fd, address: Hosts.peerIP, port: 7, into: &fx) }.value != nil)
         _ = Self.send(&h, fd, [1])
         _ = Self.send(&h, fd, [2])
         var requestTimes: [Int64] = []
@@ -142,6 +143,36 @@ import Testing
         // And the next send starts a fresh resolution.
         #expect(Self.send(&h, fd, [3]).value == 1)
         #expect(h.takeSent().compactMap(Decoded.init).first?.isARPRequest == true)
+    }
+
+    /// RFC 1122 §4.1.3.3 leaves asynchronous errors on unconnected UDP sockets to the
+    /// application; Linux without IP_RECVERR reports none (udp_err), and nor does the stack.
+    @Test func anUnconnectedSocketHearsNothingWhenResolutionFails() throws {
+        var (h, fd) = Self.harness()
+        _ = Self.send(&h, fd, [1])
+        h.advance(to: Instant(nanoseconds: 5 * Self.second))
+        #expect(h.stack.counters[.arpResolutionFailed] == 1)
+        #expect(h.stack.readiness(fd)?.contains(.error) == false)
+        #expect(h.stack.option(fd, .soError).value == 0)
+        #expect(Self.send(&h, fd, [2], to: Hosts.peerIP).error == nil)
+    }
+
+    /// A pending failure belongs to the socket, not to its descriptor: a socket closed while
+    /// its datagram waited for ARP passes nothing on to the next socket given that number.
+    @Test func aClosedSocketsFailureNeverReachesTheSocketReusingItsDescriptor() throws {
+        var (h, fd) = Self.harness()
+        #expect(h.call { s, fx in s.connect(fd, address: Hosts.peerIP, port: 7, into: &fx) }.value != nil)
+        _ = Self.send(&h, fd, [1])
+        #expect(h.call { s, fx in s.close(fd, into: &fx) }.value != nil)
+        let reused = h.call { s, _ in s.socket(.dgram) }.value!
+        #expect(reused == fd)
+        #expect(h.call { s, fx in s.connect(reused, address: Hosts.peerIP, port: 9, into: &fx) }.value != nil)
+        h.events.removeAll()
+        h.advance(to: Instant(nanoseconds: 5 * Self.second))
+        #expect(h.stack.counters[.arpResolutionFailed] == 1)
+        #expect(!h.events.contains(.changed(fd: reused)))
+        #expect(h.stack.option(reused, .soError).value == 0)
+        #expect(h.call { s, _ in s.receiveFrom(reused, max: 100) }.error == .EAGAIN)
     }
 
     @Test func offLinkDestinationsResolveTheGateway() throws {

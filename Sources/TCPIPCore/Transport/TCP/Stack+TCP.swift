@@ -227,13 +227,24 @@ extension Stack {
         }
         // Otherwise a soft error (RFC 5927 §4.1): never resets an established connection.
     }
-}
 
-extension Optional {
-    /// Moves the value out, leaving nil (so a struct can be mutated without a copy).
-    mutating func take() -> Wrapped? {
-        let v = self
-        self = nil
-        return v
+    /// The next hop of a segment this connection sent did not answer ARP. A connection being
+    /// set up fails at once, as on Linux (ip_link_failure sends itself ICMP host unreachable,
+    /// which tcp_v4_err treats as fatal in SYN-SENT; RFC 1122 §4.2.3.9 lets the error abort an
+    /// opening connection): connect answers EHOSTUNREACH instead of retrying SYNs into the void
+    /// until ETIMEDOUT. In any other state it is a soft error: retransmission goes on and the
+    /// connection is not broken (RFC 1122 §4.2.3.9, RFC 5927 §4.1).
+    mutating func tcpNextHopUnreachable(_ id: SocketID, effects: inout Effects) {
+        guard let slot = sockets[id.descriptor]?.tcp.connection, tcp.slots[slot]?.state == .synSent,
+            tcp.slots[slot]?.owner == id
+        else { return }
+        var c = tcp.slots[slot].take()!
+        tcpAbort(
+            &c,
+            error: Errno.EHOSTUNREACH.with("no ARP reply from the next hop"),
+            sendReset: false,
+            effects: &effects
+        )
+        tcpStore(c, slot: slot, effects: &effects)
     }
 }

@@ -132,7 +132,7 @@ extension Stack {
             sockets[fd] = l
             return .failure(.EMFILE)
         }
-        c.fd = newFD
+        c.owner = sockets.id(of: newFD)
         c.listener = nil
         tcp.slots[slot] = c
         trace(.socketCreated(fd: newFD, type: .stream))
@@ -204,7 +204,7 @@ extension Stack {
             options: s.options,
             effects: &effects
         )
-        c.fd = fd
+        c.owner = sockets.id(of: fd)
         c.state = .synSent
         let slot = tcp.insert(c)
         s.tcp.connection = slot
@@ -298,7 +298,7 @@ extension Stack {
         }
         if s.tcp.localPort != 0 { tcp.removeBinding(fd, port: s.tcp.localPort) }
         guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else { return }
-        c.fd = nil
+        c.owner = nil
         c.readShut = true
         if c.state != .closed {
             if c.receiveBuffer.readable > 0 || s.options.linger == 0 {

@@ -259,7 +259,7 @@ extension Stack {
             protocol: IPProtocol.tcp,
             destination: c.tuple.remoteAddress,
             dontFragment: true,
-            owner: c.fd.map { .socket($0) } ?? .none,
+            owner: c.owner.map { .socket($0) } ?? .none,
             effects: &effects
         )
     }

@@ -13,7 +13,9 @@ struct TCPConnection {
     var tuple: TCPFourTuple
     var route: RouteChoice
     /// The socket that owns the connection; nil while embryonic or once orphaned.
-    var fd: Int32?
+    var owner: SocketID?
+    /// The owner's descriptor.
+    var fd: Int32? { owner?.descriptor }
     /// The listening socket an embryonic or unaccepted connection belongs to.
     var listener: Int32?
     /// True for connections made by a passive open (RFC 9293 §3.10.7.4: SYN-RECEIVED returns to LISTEN on RST).

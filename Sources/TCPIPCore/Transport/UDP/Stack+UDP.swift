@@ -135,7 +135,7 @@ extension Stack {
             route: route,
             protocol: IPProtocol.udp,
             destination: destination,
-            owner: .socket(fd),
+            owner: sockets.id(of: fd).map { .socket($0) } ?? .none,
             effects: &effects
         )
         .map { data.count }
@@ -173,5 +173,14 @@ extension Stack {
             return
         }
         drop(.icmpErrorUnmatched)
+    }
+
+    /// The next hop of a datagram this socket sent did not answer ARP. As Linux without
+    /// `IP_RECVERR` (its ip_link_failure reports Host Unreachable, which udp_err passes only to
+    /// a connected socket; RFC 1122 §4.1.3.3 leaves the rest to the application), a connected
+    /// socket's next call fails with EHOSTUNREACH and an unconnected one hears nothing.
+    mutating func udpNextHopUnreachable(_ id: SocketID, effects: inout Effects) {
+        guard let s = sockets[id.descriptor], s.udp.isConnected else { return }
+        socketError(fd: id.descriptor, .EHOSTUNREACH.with("no ARP reply from the next hop"), effects: &effects)
     }
 }
