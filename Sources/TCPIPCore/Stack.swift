@@ -7,18 +7,27 @@
 public struct Stack {
     /// The configuration the stack was made with.
     public let configuration: StackConfiguration
+    /// What the layers share: the clock, the counters, the trace sink, the interfaces.
+    var context: LayerContext
     /// The interfaces, by index.
-    public internal(set) var interfaces: [Interface]
+    public var interfaces: [Interface] { context.interfaces }
     /// The routing table.
     public internal(set) var routes = RoutingTable()
     /// Counters of everything each layer did and dropped.
-    public internal(set) var counters = Counters()
+    public var counters: Counters { context.counters }
     /// Receives every trace event when set.
-    public var traceSink: ((TraceEvent) -> Void)?
+    public var traceSink: ((TraceEvent) -> Void)? {
+        get { context.traceSink }
+        set { context.traceSink = newValue }
+    }
 
     var random: SeededRandom
-    var now: Instant = .zero
-    var neighbors: NeighborCache
+    /// The latest instant the stack has been told about.
+    var now: Instant { context.now }
+    /// The link layer: Ethernet and ARP.
+    var link: LinkLayer
+    /// Owners of datagrams the link layer could not deliver, reused between timer runs.
+    var resolutionFailures: [PacketOwner] = []
     var reassembly: Reassembly
     var sockets: SocketTable
     var udp = UDPBindings()
@@ -34,9 +43,9 @@ public struct Stack {
     /// identifications, ISNs): give it entropy in production and a fixed value in tests.
     public init(configuration: StackConfiguration, seed: UInt64) {
         self.configuration = configuration
-        interfaces = configuration.interfaces
+        context = LayerContext(interfaces: configuration.interfaces)
         random = SeededRandom(seed: seed)
-        neighbors = NeighborCache(configuration: configuration)
+        link = LinkLayer(configuration: configuration)
         reassembly = Reassembly(configuration: configuration)
         sockets = SocketTable(limit: configuration.maxSockets)
         icmpLimiter = TokenBucket(
@@ -45,7 +54,7 @@ public struct Stack {
         )
         nextIPIdentification = UInt16(truncatingIfNeeded: random.next())
         tcp = TCPTable(configuration: configuration.tcp, random: &random)
-        for (i, iface) in interfaces.enumerated() {
+        for (i, iface) in configuration.interfaces.enumerated() {
             routes.add(.init(destination: iface.network, interface: i))
         }
         if let gw = configuration.gateway, let first = routes.lookup(gw) {
@@ -62,21 +71,31 @@ public struct Stack {
         now: Instant,
         into effects: inout Effects
     ) {
-        if now > self.now { self.now = now }
-        linkInput(frame: frame, interface: interface, effects: &effects)
+        if now > context.now { context.now = now }
+        guard let datagram = link.input(frame: frame, interface: interface, ctx: &context, effects: &effects) else {
+            return
+        }
+        ipv4Input(datagram.payload, interface: interface, linkBroadcast: datagram.linkBroadcast, effects: &effects)
     }
 
     /// Fires every timer due at or before `now`.
     public mutating func advance(to now: Instant, into effects: inout Effects) {
-        if now > self.now { self.now = now }
-        neighborTimers(effects: &effects)
+        if now > context.now { context.now = now }
+        link.timers(ctx: &context, effects: &effects, failures: &resolutionFailures)
+        if !resolutionFailures.isEmpty {
+            var failed: [PacketOwner] = []
+            swap(&failed, &resolutionFailures)
+            for owner in failed { notifyUnreachable(owner, effects: &effects) }
+            failed.removeAll(keepingCapacity: true)
+            swap(&failed, &resolutionFailures)
+        }
         reassemblyTimers(effects: &effects)
         tcpTimers(effects: &effects)
     }
 
     /// The earliest instant at which `advance` has work to do, or nil when no timer is set.
     public func nextDeadline() -> Instant? {
-        var d = neighbors.nextDeadline
+        var d = link.nextDeadline
         if let r = reassembly.nextDeadline, d == nil || r < d! { d = r }
         if let t = tcpNextDeadline, d == nil || t < d! { d = t }
         return d
@@ -85,14 +104,12 @@ public struct Stack {
     /// The latest instant the stack has been told about.
     public var currentTime: Instant { now }
 
-    @inline(__always) func trace(_ event: @autoclosure () -> TraceEvent) {
-        if let sink = traceSink { sink(event()) }
-    }
+    /// The cached mapping for `address`, if any (for `netstat`-like views and tests).
+    public func neighbor(_ address: IPv4Address) -> MACAddress? { link.mapping(for: address) }
 
-    @inline(__always) mutating func drop(_ reason: DropReason) {
-        counters.drop(reason)
-        if let sink = traceSink { sink(.dropped(reason)) }
-    }
+    @inline(__always) func trace(_ event: @autoclosure () -> TraceEvent) { context.trace(event()) }
+
+    @inline(__always) mutating func drop(_ reason: DropReason) { context.drop(reason) }
 
     /// True when `address` is one of ours, or a broadcast we accept (RFC 1122 §3.2.1.3).
     func isLocalOrBroadcast(_ address: IPv4Address, interface: Int) -> (local: Bool, broadcast: Bool) {

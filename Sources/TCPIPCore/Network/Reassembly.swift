@@ -146,7 +146,7 @@ extension Stack {
             b.setBE16(10, 0)
             b.setBE16(10, InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: b[0..<d.firstHeaderLength])))
         }
-        counters.count(.ipDatagramsReassembled)
+        context.count(.ipDatagramsReassembled)
         trace(.ipReassembled(identification: ip.identification, length: totalLength, fragments: d.ranges.count))
         return out
     }

@@ -52,7 +52,7 @@ extension Stack {
         broadcast: Bool,
         effects: inout Effects
     ) {
-        counters.count(.icmpIn)
+        context.count(.icmpIn)
         let icmp: ICMPv4Header
         switch ICMPv4Header.parse(payload) {
         case .success(let h): icmp = h
@@ -61,12 +61,12 @@ extension Stack {
         let body = UnsafeRawBufferPointer(rebasing: payload[ICMPv4Header.size...])
         switch icmp.type {
         case ICMPv4Type.echoRequest:
-            counters.count(.icmpEchoRequestsIn)
+            context.count(.icmpEchoRequestsIn)
             // RFC 1122 §3.2.2.6: a request to a broadcast address MAY be silently discarded.
             if broadcast && !configuration.answerBroadcastPings { return drop(.icmpBadCode) }
             sendEchoReply(to: ip, request: icmp, data: body, effects: &effects)
         case ICMPv4Type.echoReply:
-            counters.count(.icmpEchoRepliesIn)
+            context.count(.icmpEchoRepliesIn)
             let key = Pings.Key(identifier: icmp.identifier, sequence: icmp.sequenceNumber)
             guard let sent = pings.sent[key] else { return drop(.icmpEchoReplyUnmatched) }
             pings.sent[key] = nil
@@ -88,8 +88,8 @@ extension Stack {
             // silently discard it.
             drop(.icmpUnknownType)
         case ICMPv4Type.destinationUnreachable, ICMPv4Type.timeExceeded, ICMPv4Type.parameterProblem:
-            if icmp.type == ICMPv4Type.destinationUnreachable { counters.count(.icmpDestUnreachableIn) }
-            if icmp.type == ICMPv4Type.timeExceeded { counters.count(.icmpTimeExceededIn) }
+            if icmp.type == ICMPv4Type.destinationUnreachable { context.count(.icmpDestUnreachableIn) }
+            if icmp.type == ICMPv4Type.timeExceeded { context.count(.icmpTimeExceededIn) }
             icmpErrorInput(icmp, quote: body, effects: &effects)
         default:
             drop(.icmpUnknownType)
@@ -119,8 +119,8 @@ extension Stack {
                 sequenceNumber: request.sequenceNumber
             ).write(to: buf, at: 0, totalLength: total)
         }
-        counters.count(.icmpOut)
-        counters.count(.icmpEchoRepliesOut)
+        context.count(.icmpOut)
+        context.count(.icmpEchoRepliesOut)
         ipSend(route: route, protocol: IPProtocol.icmp, destination: ip.source, effects: &effects)
     }
 
@@ -155,8 +155,8 @@ extension Stack {
             length: payload.count,
             checksum: InternetChecksum.checksum(payload)
         )
-        counters.count(.icmpOut)
-        counters.count(.icmpEchoRequestsOut)
+        context.count(.icmpOut)
+        context.count(.icmpEchoRequestsOut)
         return ipSend(
             route: route,
             protocol: IPProtocol.icmp,
@@ -206,9 +206,9 @@ extension Stack {
         effects.frames.withFrame { buf in
             ICMPv4Header(type: type, code: code, restOfHeader: rest).write(to: buf, at: 0, totalLength: total)
         }
-        counters.count(.icmpOut)
-        if type == ICMPv4Type.destinationUnreachable { counters.count(.icmpDestUnreachableOut) }
-        if type == ICMPv4Type.timeExceeded { counters.count(.icmpTimeExceededOut) }
+        context.count(.icmpOut)
+        if type == ICMPv4Type.destinationUnreachable { context.count(.icmpDestUnreachableOut) }
+        if type == ICMPv4Type.timeExceeded { context.count(.icmpTimeExceededOut) }
         trace(.icmpErrorSent(type: type, code: code, to: o.source))
         ipSend(route: route, protocol: IPProtocol.icmp, destination: o.source, effects: &effects)
     }

@@ -28,7 +28,7 @@ extension Stack {
         linkBroadcast: Bool,
         effects: inout Effects
     ) {
-        counters.count(.ipPacketsIn)
+        context.count(.ipPacketsIn)
         let ip: IPv4Header
         switch IPv4Header.parse(bytes) {
         case .success(let h): ip = h
@@ -50,7 +50,7 @@ extension Stack {
         let (local, broadcast) = isLocalOrBroadcast(ip.destination, interface: interface)
         guard local else { return drop(.ipNotForUs) }
         if ip.moreFragments || ip.fragmentOffset != 0 {
-            counters.count(.ipFragmentsIn)
+            context.count(.ipFragmentsIn)
             guard var datagram = reassemblyInput(ip, packet: packet, effects: &effects) else { return }
             datagram.withUnsafeMutableBytes { buf in
                 let whole = UnsafeRawBufferPointer(buf)
@@ -65,7 +65,7 @@ extension Stack {
 
     /// Hands a whole datagram to its protocol (RFC 791 "protocol" field).
     mutating func deliver(_ ip: IPv4Header, packet: UnsafeRawBufferPointer, broadcast: Bool, effects: inout Effects) {
-        counters.count(.ipDelivered)
+        context.count(.ipDelivered)
         let payload = UnsafeRawBufferPointer(rebasing: packet[ip.headerLength..<ip.totalLength])
         switch ip.protocol {
         case IPProtocol.icmp: icmpInput(ip, packet: packet, payload: payload, broadcast: broadcast, effects: &effects)
@@ -120,8 +120,8 @@ extension Stack {
                 destination: destination
             )
             effects.frames.withFrame { header.write(to: $0, at: 0) }
-            counters.count(.ipPacketsOut)
-            linkOutputIPv4(interface: route.interface, nextHop: route.nextHop, owner: owner, effects: &effects)
+            context.count(.ipPacketsOut)
+            linkOutput(route: route, owner: owner, effects: &effects)
             return .success(())
         }
         guard !dontFragment else {
@@ -156,15 +156,29 @@ extension Stack {
                 destination: destination
             )
             effects.frames.withFrame { header.write(to: $0, at: 0) }
-            counters.count(.ipPacketsOut)
-            counters.count(.ipFragmentsOut)
-            linkOutputIPv4(interface: route.interface, nextHop: route.nextHop, owner: owner, effects: &effects)
+            context.count(.ipPacketsOut)
+            context.count(.ipFragmentsOut)
+            linkOutput(route: route, owner: owner, effects: &effects)
             offset += n
             count += 1
         }
-        counters.count(.ipDatagramsFragmented)
+        context.count(.ipDatagramsFragmented)
         trace(.ipFragmented(identification: id, length: length + 20, fragments: count, mtu: mtu))
         swap(&data, &scratch)
         return .success(())
+    }
+
+    /// Hands the datagram being built to the link layer for the route's next hop; a datagram
+    /// the link refuses is reported to its owner.
+    mutating func linkOutput(route: RouteChoice, owner: PacketOwner, effects: inout Effects) {
+        if let failed = link.outputIPv4(
+            interface: route.interface,
+            nextHop: route.nextHop,
+            owner: owner,
+            ctx: &context,
+            effects: &effects
+        ) {
+            notifyUnreachable(failed, effects: &effects)
+        }
     }
 }

@@ -8,7 +8,7 @@ extension Stack {
         broadcast: Bool,
         effects: inout Effects
     ) {
-        counters.count(.tcpSegmentsIn)
+        context.count(.tcpSegmentsIn)
         // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.10: TCP is unicast only.
         guard !broadcast && !ip.destination.isMulticast else { return drop(.tcpBroadcast) }
         let header: TCPHeader
@@ -74,8 +74,8 @@ extension Stack {
         effects.frames.withFrame { buf in
             _ = header.write(to: buf, at: 0, source: src, destination: dst, totalLength: TCPHeader.minimumSize)
         }
-        counters.count(.tcpSegmentsOut)
-        counters.count(.tcpResetsOut)
+        context.count(.tcpSegmentsOut)
+        context.count(.tcpResetsOut)
         ipSend(route: route, protocol: IPProtocol.tcp, destination: seg.source, dontFragment: true, effects: &effects)
     }
 
@@ -165,7 +165,7 @@ extension Stack {
     mutating func tcpAbort(_ c: inout TCPConnection, error: Errno?, sendReset: Bool, effects: inout Effects) {
         if sendReset && c.state != .synSent && c.state != .closed && c.state != .timeWait {
             tcpTransmit(&c, seq: c.sndMax, flags: [.rst, .ack], offset: 0, length: 0, effects: &effects)
-            counters.count(.tcpResetsOut)
+            context.count(.tcpResetsOut)
         }
         if let error {
             c.resetError = error
@@ -200,7 +200,7 @@ extension Stack {
         guard c0.sndUna <= sequence && sequence < c0.sndMax else { return drop(.icmpErrorUnmatched) }
         var c = tcp.slots[slot].take()!
         defer { tcpStore(c, slot: slot, effects: &effects) }
-        counters.count(.icmpErrorsToSockets)
+        context.count(.icmpErrorsToSockets)
         if type == ICMPv4Type.destinationUnreachable && code == ICMPv4UnreachableCode.fragmentationNeeded {
             // RFC 1191 §6.3: a smaller path MTU; never below the floor.
             let mtu = nextHopMTU == 0 ? 576 : Int(nextHopMTU)

@@ -59,7 +59,7 @@ extension Stack {
                 c.rttStart = now
             }
             if retransmitting {
-                counters.count(.tcpRetransmittedSegments)
+                context.count(.tcpRetransmittedSegments)
                 c.retransmitsTotal += 1
             }
             tcpTransmit(&c, seq: seq, flags: flags, offset: offset, length: length, effects: &effects)
@@ -116,7 +116,7 @@ extension Stack {
         guard length > 0 || fin else { return }
         var flags: TCPFlags = [.ack]
         if fin { flags.insert(.fin) }
-        counters.count(.tcpRetransmittedSegments)
+        context.count(.tcpRetransmittedSegments)
         c.retransmitsTotal += 1
         c.rttSequence = nil
         tcpTransmit(&c, seq: c.sndUna, flags: flags, offset: 0, length: length, effects: &effects)
@@ -133,7 +133,7 @@ extension Stack {
             if start < r.left {
                 let length = min(c.mss, r.left - start, c.sendBuffer.count - (start - c.sndUna))
                 guard length > 0 else { return }
-                counters.count(.tcpRetransmittedSegments)
+                context.count(.tcpRetransmittedSegments)
                 c.retransmitsTotal += 1
                 c.rttSequence = nil
                 tcpTransmit(&c, seq: start, flags: [.ack], offset: start - c.sndUna, length: length, effects: &effects)
@@ -241,7 +241,7 @@ extension Stack {
             c.delayedAckAt = nil
             c.fullSegmentsUnacked = 0
         }
-        counters.count(.tcpSegmentsOut)
+        context.count(.tcpSegmentsOut)
         if let sink = traceSink {
             sink(
                 .tcpSegmentSent(

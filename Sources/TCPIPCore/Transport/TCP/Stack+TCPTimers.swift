@@ -64,7 +64,7 @@ extension Stack {
                 if c.unansweredProbes >= configuration.tcp.retries
                     || (c.fd == nil && c.persistBackoff >= configuration.tcp.retries)
                 {
-                    counters.count(.tcpTimeouts)
+                    context.count(.tcpTimeouts)
                     tcpAbort(&c, error: .ETIMEDOUT, sendReset: false, effects: &effects)
                     return
                 }
@@ -79,7 +79,7 @@ extension Stack {
         if let t = c.delayedAckAt, t <= now {
             c.delayedAckAt = nil
             c.ackNow = true
-            counters.count(.tcpDelayedAcks)
+            context.count(.tcpDelayedAcks)
             tcpOutput(&c, effects: &effects)
         }
         if let t = c.keepaliveAt, t <= now {
@@ -111,7 +111,7 @@ extension Stack {
             expired = true
         }
         if expired {
-            counters.count(.tcpTimeouts)
+            context.count(.tcpTimeouts)
             if c.state == .synReceived && c.passive {
                 tcpDetachFromListener(&c)
                 tcpSetState(&c, .closed, effects: &effects)
@@ -125,11 +125,11 @@ extension Stack {
         c.retransmits += 1
         c.rtt.backoff()
         c.rttSequence = nil
-        counters.count(.tcpRetransmitTimeouts)
+        context.count(.tcpRetransmitTimeouts)
         trace(.tcpRetransmitTimeout(local: c.tuple.localPort, seq: c.sndUna.rawValue, rto: c.rtt.rto))
         switch c.state {
         case .synSent, .synReceived:
-            counters.count(.tcpRetransmittedSegments)
+            context.count(.tcpRetransmittedSegments)
             c.retransmitsTotal += 1
             tcpSendSYN(&c, effects: &effects)
             c.retransmitAt = now.adding(nanoseconds: c.rtt.rto)
@@ -154,7 +154,7 @@ extension Stack {
     /// A window probe or keepalive: <SEQ=SND.UNA−1><ACK=RCV.NXT>, no data, which the peer
     /// must answer with an ACK (RFC 9293 §3.8.4, §3.10.7.4 unacceptable segment).
     mutating func tcpSendWindowProbe(_ c: inout TCPConnection, effects: inout Effects) {
-        counters.count(.tcpWindowProbes)
+        context.count(.tcpWindowProbes)
         tcpTransmit(&c, seq: c.sndUna - 1, flags: [.ack], offset: 0, length: 0, effects: &effects)
     }
 
@@ -173,7 +173,7 @@ extension Stack {
             return
         }
         c.keepaliveProbes += 1
-        counters.count(.tcpKeepaliveProbes)
+        context.count(.tcpKeepaliveProbes)
         tcpTransmit(&c, seq: c.sndUna - 1, flags: [.ack], offset: 0, length: 0, effects: &effects)
         c.keepaliveAt = now.adding(nanoseconds: c.keepInterval)
     }

@@ -35,7 +35,7 @@ extension Stack {
             // RFC 5681 §2 "duplicate ACK"; with SACK, RFC 6675 §2 "DupAck": an ACK that SACKs
             // data not SACKed before counts even when the window moved (a receiver whose
             // application reads announces a new window on nearly every ACK).
-            counters.count(.tcpDuplicateAcksIn)
+            context.count(.tcpDuplicateAcksIn)
             let sample = AckSample(ack: ack, acked: 0, dataAcked: 0, flightBefore: c.flightSize, highestSent: c.sndMax)
             tcpRecover(&c, c.cc.onDuplicateAck(sample), effects: &effects)
         }
@@ -73,7 +73,7 @@ extension Stack {
         switch action {
         case .none: break
         case .fastRetransmit:
-            counters.count(.tcpFastRetransmits)
+            context.count(.tcpFastRetransmits)
             trace(.tcpFastRetransmit(local: c.tuple.localPort, seq: c.sndUna.rawValue))
             tcpRetransmitFirst(&c, effects: &effects)
         case .retransmitFirst:

@@ -6,7 +6,7 @@ extension Stack {
         guard tcpOutOfWindowAckAllowed(&c), tcp.challengeAcks.take(now: now) else {
             return drop(.tcpChallengeAckLimited)
         }
-        counters.count(.tcpChallengeAcks)
+        context.count(.tcpChallengeAcks)
         tcpSendAck(&c, effects: &effects)
     }
 

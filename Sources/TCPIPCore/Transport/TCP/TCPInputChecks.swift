@@ -69,7 +69,7 @@ extension Stack {
             tcpChallengeAck(&c, effects: &effects)
             return .done
         }
-        counters.count(.tcpResetsIn)
+        context.count(.tcpResetsIn)
         switch c.state {
         case .synReceived:
             if c.passive {

@@ -25,7 +25,7 @@ extension Stack {
         }
         if offset > 0 || hadHole {
             // Out of order, or filling a hole: acknowledge at once (RFC 5681 §4.2).
-            counters.count(.tcpOutOfOrderSegments)
+            context.count(.tcpOutOfOrderSegments)
             c.ackNow = true
         } else if bytes.count >= c.mss {
             // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK for at least every second full-sized segment.

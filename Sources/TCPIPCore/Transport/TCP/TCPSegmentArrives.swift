@@ -67,7 +67,7 @@ extension Stack {
             return .next
         }
         // Our SYN,ACK was lost: send it again.
-        counters.count(.tcpDuplicateSYN)
+        context.count(.tcpDuplicateSYN)
         tcpSendSYN(&c, effects: &effects)
         return .done
     }

@@ -17,7 +17,7 @@ extension Stack {
         // ACK, drop (RFC 5961 §3.2 keeps this).
         if flags.contains(.rst) {
             guard ackAcceptable else { return drop(.tcpRSTWithoutACK) }
-            counters.count(.tcpResetsIn)
+            context.count(.tcpResetsIn)
             tcpAbort(&c, error: .ECONNREFUSED, sendReset: false, effects: &effects)
             return
         }

@@ -12,7 +12,7 @@ extension Stack {
         broadcast: Bool,
         effects: inout Effects
     ) {
-        counters.count(.udpDatagramsIn)
+        context.count(.udpDatagramsIn)
         let udpHeader: UDPHeader
         switch UDPHeader.parse(payload, source: ip.source, destination: ip.destination) {
         case .success(let h): udpHeader = h
@@ -58,7 +58,7 @@ extension Stack {
                 return true
             } ?? false
         guard queued else { return drop(.udpReceiveQueueFull) }
-        counters.count(.udpDelivered)
+        context.count(.udpDelivered)
         effects.events.append(.changed(fd: fd))
     }
 
@@ -129,7 +129,7 @@ extension Stack {
         effects.frames.withFrame { buf in
             header.write(to: buf, at: 0, source: source, destination: destination)
         }
-        counters.count(.udpDatagramsOut)
+        context.count(.udpDatagramsOut)
         // UDP datagrams are fragmented as needed (DF clear).
         return ipSend(
             route: route,
@@ -167,7 +167,7 @@ extension Stack {
             guard hard else { return }
             s.pendingError = error
             sockets[fd] = s
-            counters.count(.icmpErrorsToSockets)
+            context.count(.icmpErrorsToSockets)
             trace(.icmpErrorDelivered(fd: fd, error: error.name))
             effects.events.append(.changed(fd: fd))
             return
