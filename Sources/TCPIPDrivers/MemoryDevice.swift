@@ -53,8 +53,8 @@ public final class MemoryDevice: NetworkDevice {
         let longest =
             capabilities.transmitSegmentation.isEmpty
             ? capabilities.maxFrameLength : max(capabilities.maxFrameLength, capabilities.maxSegmentedFrameLength)
-        let first = try Queue(name: names.0, frameLimit: queueLimit, byteLimit: byteLimit, maxFrameLength: longest)
-        let second = try Queue(name: names.1, frameLimit: queueLimit, byteLimit: byteLimit, maxFrameLength: longest)
+        let first = try Queue(frameLimit: queueLimit, byteLimit: byteLimit, maxFrameLength: longest)
+        let second = try Queue(frameLimit: queueLimit, byteLimit: byteLimit, maxFrameLength: longest)
         return (
             MemoryDevice(name: names.0, capabilities: capabilities, inbox: first, outbox: second),
             MemoryDevice(name: names.1, capabilities: capabilities, inbox: second, outbox: first)
@@ -105,7 +105,7 @@ public final class MemoryDevice: NetworkDevice {
         let state: Mutex<State>
         let signal: EventFD
 
-        init(name: String, frameLimit: Int, byteLimit: Int, maxFrameLength: Int) throws(DriverError) {
+        init(frameLimit: Int, byteLimit: Int, maxFrameLength: Int) throws(DriverError) {
             state = Mutex(
                 State(frameLimit: frameLimit, byteLimit: max(byteLimit, maxFrameLength), maxFrameLength: maxFrameLength)
             )
