@@ -36,6 +36,8 @@ let package = Package(
         ),
         .testTarget(name: "TCPIPCoreTests", dependencies: ["TCPIPCore", "TCPIPDrivers"]),
         .testTarget(name: "TCPIPDriversTests", dependencies: ["TCPIPDrivers", "TCPIPCore"]),
+        // The runtime in process: two hosts over an in-memory device pair, no root needed.
+        .testTarget(name: "TCPIPTests", dependencies: ["TCPIP", "TCPIPCore", "TCPIPDrivers"]),
         .testTarget(name: "TCPIPInteropTests", dependencies: ["TCPIP", "TCPIPCore", "TCPIPDrivers", "TCPIPTool"]),
     ],
     swiftLanguageModes: [.v6]

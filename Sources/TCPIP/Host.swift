@@ -36,14 +36,17 @@ public protocol HostApplication: AnyObject {
 
 /// One stack, its device and the thread that owns them.
 ///
-/// The owner thread waits on the device, a wake-up eventfd and the stack's next deadline;
-/// reads every queued frame into the stack; fires due timers; writes each outgoing frame with
-/// its own `write`; and wakes callers whose socket calls can now complete. Other threads make
-/// socket calls through `call`, which queues the call to the owner and waits.
+/// The device is any `NetworkDevice` — a TAP interface, one end of an in-memory pair. The owner
+/// thread waits on the device's readiness descriptor, a wake-up eventfd and the stack's next
+/// deadline; receives every queued frame into the stack, a batch at a time; fires due timers;
+/// transmits the stack's outgoing frames as one batch; and wakes callers whose socket calls can
+/// now complete. Other threads make socket calls through `call`, which queues the call to the
+/// owner and waits.
 public final class Host: @unchecked Sendable {
     /// The configuration the host was made with.
     public let configuration: HostConfiguration
-    let device: TAPDevice
+    /// The device the stack's frames move through.
+    public let device: any NetworkDevice
     let wake: EventFD
     let pcap: PcapWriter?
     // Owner-thread state.
@@ -53,7 +56,8 @@ public final class Host: @unchecked Sendable {
     var applications: [any HostApplication] = []
     var observers: [(SocketEvent) -> Void] = []
     var faultPipe: MemoryWire?
-    var readBuffer = [UInt8](repeating: 0, count: 65536 + 64)
+    /// Received frames, reused for every batch (nothing allocated per frame).
+    var receiveBatch = FrameBatch(maxFrames: Host.receiveBatchSize)
     var spareEvents: [SocketEvent] = []
     var spareRequests: [Waiter] = []
     // Shared state.
@@ -62,8 +66,22 @@ public final class Host: @unchecked Sendable {
     let stopped = DispatchSemaphore(value: 0)
     var thread: Thread?
 
-    /// Attaches a stack to `device`. Fails when the pcap file cannot be created.
-    public init(configuration: HostConfiguration, device: TAPDevice) throws(DriverError) {
+    /// Frames received per batch; a turn of the owner loop takes at most
+    /// `receiveBatchesPerTurn` batches, so timers and calls keep their turn under a flood.
+    static let receiveBatchSize = 64
+    static let receiveBatchesPerTurn = 4
+
+    /// Attaches a stack to `device` (a `TAPDevice`, a `MemoryDevice`, …). Fails when the pcap
+    /// file cannot be created, or when the device frames IP datagrams without Ethernet (L3),
+    /// which the stack does not speak yet.
+    public init(configuration: HostConfiguration, device: any NetworkDevice) throws(DriverError) {
+        guard device.capabilities.medium == .ethernet else {
+            throw DriverError(
+                device: device.name,
+                operation: "cannot attach a stack: it needs Ethernet (L2) framing",
+                code: EINVAL
+            )
+        }
         self.configuration = configuration
         self.device = device
         wake = try EventFD()
@@ -198,7 +216,7 @@ public final class Host: @unchecked Sendable {
     // MARK: - The owner thread
 
     func run() {
-        var poller = Poller(fds: [device.fd, wake.fd])
+        var poller = Poller(fds: [device.readinessDescriptor, wake.fd])
         // What the applications' start produced (a SYN, say) goes out before the first wait.
         flush(now: MonotonicClock.now())
         while running.load(ordering: .relaxed) {
@@ -220,7 +238,7 @@ public final class Host: @unchecked Sendable {
                     if endpoint == 0 {
                         stack.receive(frame: frame, interface: 0, now: now, into: &effects)
                     } else {
-                        try? device.write(frame)
+                        try? device.transmit(frame, offload: .none)
                     }
                 }
             }
@@ -259,11 +277,11 @@ public final class Host: @unchecked Sendable {
 
     func readFrames(now: Instant) {
         // Bounded per turn so timers and calls keep their turn under a flood.
-        for _ in 0..<256 {
-            let n: Int? = readBuffer.withUnsafeMutableBytes { buf in (try? device.read(into: buf)) ?? nil }
-            guard let n else { break }
-            readBuffer.withUnsafeBytes { buf in
-                let frame = UnsafeRawBufferPointer(rebasing: buf[0..<n])
+        for _ in 0..<Self.receiveBatchesPerTurn {
+            receiveBatch.removeAll()
+            // Frames received before a failure are still in the batch.
+            _ = try? device.receive(into: &receiveBatch)
+            receiveBatch.forEachFrame { frame, _ in
                 pcap?.write(frame: frame, at: now)
                 if faultPipe != nil {
                     faultPipe!.send(from: 1, frame: frame, now: now)
@@ -271,7 +289,10 @@ public final class Host: @unchecked Sendable {
                     stack.receive(frame: frame, interface: 0, now: now, into: &effects)
                 }
             }
+            // Room left: the device had no more frames.
+            if receiveBatch.hasRoom { break }
         }
+        receiveBatch.removeAll()
     }
 
     /// Sends the frames the stack produced and hands out its events, until both are empty.
@@ -281,14 +302,13 @@ public final class Host: @unchecked Sendable {
                 expireWaiters(now: now)
                 return
             }
-            effects.frames.forEachFrame { _, frame in
-                pcap?.write(frame: frame, at: now)
-                if faultPipe != nil {
-                    faultPipe!.send(from: 0, frame: frame, now: now)
-                } else {
-                    try? device.write(frame)
+            if pcap != nil || faultPipe != nil {
+                effects.frames.forEachFrame { _, frame in
+                    pcap?.write(frame: frame, at: now)
+                    faultPipe?.send(from: 0, frame: frame, now: now)
                 }
             }
+            if faultPipe == nil { _ = try? device.transmit(effects.frames) }
             effects.frames.removeAll()
             guard !effects.events.isEmpty else { continue }
             // Take the events out (swapping arrays, so nothing is allocated): handlers may

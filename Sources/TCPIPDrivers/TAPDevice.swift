@@ -5,7 +5,9 @@ import TCPIPCore
 /// A Linux TAP interface: Ethernet frames in and out through a descriptor of `/dev/net/tun`.
 ///
 /// One `read` returns one frame and one `write` sends one frame, so frames are never batched
-/// into a `writev`. The descriptor is non-blocking: wait for it with a `Poller`.
+/// into a `writev`. The descriptor is non-blocking: wait for it with a `Poller`. As a
+/// `NetworkDevice` it moves Ethernet frames without offloads, batched one system call per
+/// frame (`IFF_VNET_HDR` and batching are for later).
 ///
 /// Not thread-safe: it is `Sendable` only so it can be handed to the one thread that owns it
 /// (a host's event loop), which then makes every call.
@@ -16,6 +18,9 @@ public final class TAPDevice: @unchecked Sendable {
     public private(set) var fd: Int32
     /// Frames `write` dropped because the kernel queue was full (`EAGAIN` or `ENOBUFS`).
     public private(set) var writeDrops: Int = 0
+    /// The MTU the stack uses on this interface (its configuration's), declared in
+    /// `capabilities`; 1500 unless set.
+    public var mtu: Int = 1500
 
     /// The path of the TUN/TAP clone device.
     public static let clonePath = "/dev/net/tun"
@@ -111,5 +116,30 @@ public final class TAPDevice: @unchecked Sendable {
         guard fd >= 0 else { return }
         Syscall.close(fd)
         fd = -1
+    }
+}
+
+extension TAPDevice: NetworkDevice {
+    /// L2 (Ethernet) framing, `mtu`, no offloads, one queue.
+    public var capabilities: DeviceCapabilities { DeviceCapabilities(medium: .ethernet, mtu: mtu) }
+
+    /// The `/dev/net/tun` descriptor.
+    public var readinessDescriptor: Int32 { fd }
+
+    /// Reads frames, one `read` each, until none is queued or `batch` is full.
+    @discardableResult
+    public func receive(into batch: inout FrameBatch) throws(DriverError) -> Int {
+        var n = 0
+        while batch.hasRoom {
+            let got = try batch.append { (buffer) throws(DriverError) -> Int? in try read(into: buffer) }
+            guard got else { break }
+            n += 1
+        }
+        return n
+    }
+
+    /// Sends one frame with one `write` (see `write(_:)`); `offload` must be `.none`.
+    public func transmit(_ frame: UnsafeRawBufferPointer, offload: FrameOffload) throws(DriverError) {
+        try write(frame)
     }
 }

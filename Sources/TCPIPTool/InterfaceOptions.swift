@@ -105,6 +105,7 @@ struct InterfaceOptions: ParsableArguments {
             throw ToolFailure(error.description)
         }
         let mtu = c.mtu ?? (try? device.interfaceInfo().mtu) ?? 1500
+        device.mtu = mtu
         let interface = Interface(name: device.name, mac: c.mac, mtu: mtu, network: c.network)
         var configuration = HostConfiguration(
             stack: StackConfiguration(interfaces: [interface], gateway: c.gateway),

@@ -35,7 +35,7 @@ struct ICMPInteropTests {
     /// `tcpip ping` inside the namespace pings Linux and gets every reply.
     @Test(arguments: [56, 4000])
     func theStackPingsLinux(payload: Int) async throws {
-        guard let binary = InteropEnvironment.tcpipBinary else { return }
+        let binary = try #require(InteropEnvironment.tcpipBinary, "the suite is enabled only with the tcpip binary")
         try await Namespace.with { ns in
             let r = try await ns.run(
                 [
@@ -55,7 +55,7 @@ struct ICMPInteropTests {
 
     /// `tcpip ping` to an address nobody holds gets no reply and exits non-zero.
     @Test func pingingNobodyExitsNonZero() async throws {
-        guard let binary = InteropEnvironment.tcpipBinary else { return }
+        let binary = try #require(InteropEnvironment.tcpipBinary, "the suite is enabled only with the tcpip binary")
         try await Namespace.with { ns in
             let r = try await ns.run(
                 [

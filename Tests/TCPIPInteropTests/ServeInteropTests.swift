@@ -56,7 +56,7 @@ struct ServeInteropTests {
     /// Each misuse prints exactly one line on stderr and exits non-zero: a TAP that another
     /// process holds, a malformed address, the same echo port twice.
     @Test func errorsAreOneLineAndNonZero() async throws {
-        guard let binary = InteropEnvironment.tcpipBinary else { return }
+        let binary = try #require(InteropEnvironment.tcpipBinary, "the suite is enabled only with the tcpip binary")
         try await Namespace.with { ns in
             let base = [binary, "serve", "--tap", "tap0"]
             let badAddress = try await ns.run(base + ["--address", "10.99.0.300/24"], timeout: 10)

@@ -52,7 +52,7 @@ struct TCPHTTPInteropTests {
     /// `tcpip get` downloads a 100 MiB file from `python3 -m http.server` on Linux, intact. It
     /// attaches to tap0 itself, so no `serve` runs alongside.
     @Test func tcpipGetFetchesAHundredMiBFromPython() async throws {
-        guard let binary = InteropEnvironment.tcpipBinary else { return }
+        let binary = try #require(InteropEnvironment.tcpipBinary, "the suite is enabled only with the tcpip binary")
         try await Namespace.with { ns in
             let root = "\(ns.directory)/www"
             let want = try await TCPInterop.makeFile("\(root)/big.bin", size: Self.size, seed: 2, in: ns)
