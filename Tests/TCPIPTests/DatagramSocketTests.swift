@@ -78,13 +78,7 @@ struct DatagramSocketTests {
     @Test func aClosedSocketsARPFailureNeverReachesTheSocketReusingItsDescriptor() async throws {
         try await HostPair.with(shortARP: true) { pair in
             try await pair.resolveNeighbors()
-            // Known to fail on today's core: a datagram's owner in the ARP queue is a descriptor
-            // number (`PacketOwner.socket(fd)`), so ARP's give-up reaches whichever socket holds
-            // the number by then. Remove `withKnownIssue` once the core names the socket itself.
-            await withKnownIssue(
-                "the core reports ARP failures to a descriptor, not to the socket: fixed in the core in parallel",
-                isIntermittent: true
-            ) {
+            do {
                 let first = try DatagramSocket(host: pair.a)
                 try first.sendTo(Array("lost".utf8), address: HostPair.silentAddress, port: 9)
                 try first.close()

@@ -121,13 +121,7 @@ struct StreamSocketTests {
     @Test func aClosedSocketsEventsNeverCompleteACallOnTheSocketReusingItsDescriptor() async throws {
         try await HostPair.with(shortARP: true) { pair in
             try await pair.resolveNeighbors()
-            // Known to fail on today's core: a packet's owner in the ARP queue is a descriptor
-            // number (`PacketOwner.socket(fd)`), so ARP's give-up reaches whichever socket holds
-            // the number by then. Remove `withKnownIssue` once the core names the socket itself.
-            await withKnownIssue(
-                "the core reports ARP failures to a descriptor, not to the socket: fixed in the core in parallel",
-                isIntermittent: true
-            ) {
+            do {
                 let listener = try StreamListener(host: pair.b, port: 8004)
                 let first = try StreamSocket(host: pair.a)
                 let started = Result { () throws(Errno) in
