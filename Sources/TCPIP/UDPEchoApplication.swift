@@ -34,7 +34,7 @@ public final class UDPEchoApplication: HostApplication {
 
     /// Echoes every queued datagram when its socket becomes readable.
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
-        guard case .changed(let changed) = event, changed == fd, fd >= 0 else { return }
+        guard let changed = event.descriptor, changed == fd, fd >= 0 else { return }
         // The queue is bounded by SO_RCVBUF, so this ends; the cap is a second guard.
         for _ in 0..<100_000 {
             switch stack.receiveFrom(fd, max: Stack.maxUDPPayload) {

@@ -104,7 +104,7 @@ final class BulkSender: HostApplication, @unchecked Sendable {
     }
 
     func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
-        guard case .changed(let f) = event, f == fd, !finished else { return }
+        guard let f = event.descriptor, f == fd, !finished else { return }
         if !connected {
             switch stack.connect(fd, address: address, port: port, into: &effects) {
             case .failure(let e) where e == .EISCONN: connected = true

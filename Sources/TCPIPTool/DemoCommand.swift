@@ -314,7 +314,7 @@ struct DemoScript {
                 let e = log[eventsNarrated[host]]
                 eventsNarrated[host] += 1
                 narrator.now = e.time
-                if case .changed(let fd) = e.event {
+                if let fd = e.event.descriptor {
                     // The calls that follow say what the socket had to give, unless verbose.
                     guard verbose, told.insert(fd).inserted, let r = net.stacks[host].readiness(fd) else { continue }
                     if r.contains(.readable) {

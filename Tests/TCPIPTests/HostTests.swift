@@ -108,7 +108,7 @@ struct HostTests {
             peer.stop()
         }
         #expect(datagram?.bytes == [9])
-        #expect(seen.withLock { $0.contains(.changed(fd: socket.fd)) })
+        #expect(seen.withLock { events in events.contains { $0.descriptor == socket.fd } })
     }
 
     @Test func submitAfterStopCompletesWithNil() async throws {

@@ -109,7 +109,7 @@ public final class HTTPGetApplication: HostApplication {
     }
 
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
-        guard case .changed(let changed) = event, changed == fd, fd >= 0, phase != .done else { return }
+        guard let changed = event.descriptor, changed == fd, fd >= 0, phase != .done else { return }
         step(stack: &stack, effects: &effects)
     }
 

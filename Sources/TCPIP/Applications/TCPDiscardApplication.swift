@@ -45,7 +45,7 @@ public final class TCPDiscardApplication: HostApplication {
     }
 
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
-        guard case .changed(let fd) = event, listener >= 0 else { return }
+        guard let fd = event.descriptor, listener >= 0 else { return }
         if fd == listener {
             while case .success(let a) = stack.accept(listener, into: &effects) {
                 accepted += 1

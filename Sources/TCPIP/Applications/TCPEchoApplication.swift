@@ -60,7 +60,7 @@ public final class TCPEchoApplication: HostApplication {
     }
 
     public func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects) {
-        guard case .changed(let fd) = event, listener >= 0 else { return }
+        guard let fd = event.descriptor, listener >= 0 else { return }
         if fd == listener {
             acceptAll(stack: &stack, effects: &effects)
             return

@@ -179,7 +179,7 @@ extension Stack {
             return withConnection(fd, effects: &effects) { stack, c, effects in
                 if how != .write {
                     c.readShut = true
-                    if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
+                    if let id = c.owner { effects.events.append(.changed(id)) }
                 }
                 if how != .read { stack.tcpShutdownWrite(&c, effects: &effects) }
                 return .success(())
@@ -189,18 +189,18 @@ extension Stack {
         if how != .write { s.udp.readShut = true }
         if how != .read { s.udp.writeShut = true }
         sockets[fd] = s
-        effects.events.append(.changed(fd: fd))
+        socketChanged(fd, effects: &effects)
         return .success(())
     }
 
     /// `close(2)`: frees the descriptor and the socket's port.
     public mutating func close(_ fd: Int32, into effects: inout Effects) -> Result<Void, Errno> {
-        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard let s = sockets[fd], let id = sockets.id(of: fd) else { return .failure(.EBADF) }
         if s.type == .stream { tcpClose(fd, s, effects: &effects) }
         if s.udp.localPort != 0 { udp.remove(fd, port: s.udp.localPort) }
         sockets[fd] = nil
         trace(.socketClosed(fd: fd))
-        effects.events.append(.changed(fd: fd))
+        effects.events.append(.changed(id))
         return .success(())
     }
 
@@ -391,6 +391,14 @@ extension Stack {
         guard var s = sockets[fd] else { return }
         s.pendingError = error
         sockets[fd] = s
-        effects.events.append(.changed(fd: fd))
+        socketChanged(fd, effects: &effects)
     }
+
+    /// Reports that the socket open under `fd` may have changed readiness.
+    mutating func socketChanged(_ fd: Int32, effects: inout Effects) {
+        if let id = sockets.id(of: fd) { effects.events.append(.changed(id)) }
+    }
+
+    /// The identity of the socket open under `fd` now; nil when `fd` is not open.
+    public func socketID(_ fd: Int32) -> SocketID? { sockets.id(of: fd) }
 }

@@ -157,7 +157,7 @@ extension Stack {
             )
         default: break
         }
-        if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
+        if let id = c.owner { effects.events.append(.changed(id)) }
     }
 
     /// Ends a connection with an error the application will see (RFC 9293 §3.10.7: "signal

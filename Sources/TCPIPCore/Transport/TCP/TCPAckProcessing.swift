@@ -28,7 +28,7 @@ extension Stack {
             // RFC 6298 (5.2)/(5.3): all acknowledged → stop the timer, else restart it.
             c.retransmitAt = c.sndUna == c.sndMax ? nil : now.adding(nanoseconds: c.rtt.rto)
             c.persistBackoff = 0
-            if let fd = c.fd, sample.dataAcked > 0 { effects.events.append(.changed(fd: fd)) }
+            if let id = c.owner, sample.dataAcked > 0 { effects.events.append(.changed(id)) }
         } else if ack == c.sndUna && seg.text.isEmpty && !seg.header.flags.contains(.fin) && c.flightSize > 0
             && (window == c.sndWnd || newlySACKed)
         {

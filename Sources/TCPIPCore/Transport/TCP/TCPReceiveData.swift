@@ -17,7 +17,7 @@ extension Stack {
         }
         if advanced > 0 {
             c.rcvNxt = c.rcvNxt + advanced
-            if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
+            if let id = c.owner { effects.events.append(.changed(id)) }
             if let pf = c.pendingFin, pf == c.rcvNxt {
                 c.pendingFin = nil
                 tcpReceiveFIN(&c, effects: &effects)
@@ -46,7 +46,7 @@ extension Stack {
         c.rcvNxt = c.rcvNxt + 1
         c.finReceived = true
         c.ackNow = true
-        if let fd = c.fd { effects.events.append(.changed(fd: fd)) }
+        if let id = c.owner { effects.events.append(.changed(id)) }
         switch c.state {
         case .synReceived, .established: tcpSetState(&c, .closeWait, effects: &effects)
         case .finWait1:

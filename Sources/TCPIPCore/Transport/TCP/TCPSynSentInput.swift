@@ -64,7 +64,7 @@ extension Stack {
         if let slot = tcp.byTuple[c.tuple] { ls.acceptQueue.append(slot) }
         l.tcp.listen = ls
         sockets[lfd] = l
-        effects.events.append(.changed(fd: lfd))
+        socketChanged(lfd, effects: &effects)
         trace(.tcpAcceptQueued(listener: lfd, remote: c.tuple.remoteAddress, port: c.tuple.remotePort))
     }
 

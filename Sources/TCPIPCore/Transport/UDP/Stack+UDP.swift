@@ -59,7 +59,7 @@ extension Stack {
             } ?? false
         guard queued else { return drop(.udpReceiveQueueFull) }
         context.count(.udpDelivered)
-        effects.events.append(.changed(fd: fd))
+        socketChanged(fd, effects: &effects)
     }
 
     /// The socket that takes a datagram: a connected socket matching the peer beats one bound
@@ -169,7 +169,7 @@ extension Stack {
             sockets[fd] = s
             context.count(.icmpErrorsToSockets)
             trace(.icmpErrorDelivered(fd: fd, error: error.name))
-            effects.events.append(.changed(fd: fd))
+            socketChanged(fd, effects: &effects)
             return
         }
         drop(.icmpErrorUnmatched)

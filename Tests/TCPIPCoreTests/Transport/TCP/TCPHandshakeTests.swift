@@ -351,7 +351,7 @@ import Testing
         sc.expectNone()
         #expect(sc.state(fd) == .closed)
         #expect(sc.stack.readiness(fd)?.contains(.error) == true)
-        #expect(sc.events.contains(.changed(fd: fd)))
+        #expect(sc.events.contains { $0.descriptor == fd })
         #expect(
             sc.stack.connect(fd, address: TCPScenario.peerIP, port: 40000, into: &sc.effects).error == .ECONNREFUSED
         )
