@@ -11,6 +11,9 @@ struct LayerContext {
     var traceSink: ((TraceEvent) -> Void)?
     /// The interfaces, by index (addresses, MACs, MTUs): configuration every layer reads.
     let interfaces: [Interface]
+    /// Owners of datagrams a lower layer could not deliver (ARP gave up, or refused them):
+    /// the stack tells each owner's transport once the layer call returns.
+    var undeliverable: [PacketOwner] = []
 
     init(interfaces: [Interface]) { self.interfaces = interfaces }
 

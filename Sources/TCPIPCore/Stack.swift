@@ -11,8 +11,6 @@ public struct Stack {
     var context: LayerContext
     /// The interfaces, by index.
     public var interfaces: [Interface] { context.interfaces }
-    /// The routing table.
-    public internal(set) var routes = RoutingTable()
     /// Counters of everything each layer did and dropped.
     public var counters: Counters { context.counters }
     /// Receives every trace event when set.
@@ -26,18 +24,14 @@ public struct Stack {
     var now: Instant { context.now }
     /// The link layer: Ethernet and ARP.
     var link: LinkLayer
-    /// Owners of datagrams the link layer could not deliver, reused between timer runs.
-    var resolutionFailures: [PacketOwner] = []
-    var reassembly: Reassembly
+    /// The network layer: IPv4, fragments, ICMP.
+    var ipv4: IPv4Layer
+    /// The descriptor table.
     var sockets: SocketTable
+    /// UDP: the ports bound by datagram sockets.
     var udp = UDPBindings()
+    /// TCP: connections, listeners' bindings, timers.
     var tcp: TCPTable
-    var icmpLimiter: TokenBucket
-    var nextIPIdentification: UInt16
-    /// Reused buffer for copies that must leave the frame arena (fragmentation, ARP queue).
-    var scratch: [UInt8] = []
-    /// Outstanding pings: identifier → (sequence → payload checksum), bounded.
-    var pings = Pings()
 
     /// Creates a stack. `seed` determines every random choice it makes (ephemeral ports, IP
     /// identifications, ISNs): give it entropy in production and a fixed value in tests.
@@ -46,22 +40,9 @@ public struct Stack {
         context = LayerContext(interfaces: configuration.interfaces)
         random = SeededRandom(seed: seed)
         link = LinkLayer(configuration: configuration)
-        reassembly = Reassembly(configuration: configuration)
         sockets = SocketTable(limit: configuration.maxSockets)
-        icmpLimiter = TokenBucket(
-            ratePerSecond: configuration.icmpErrorsPerSecond,
-            burst: configuration.icmpErrorBurst
-        )
-        nextIPIdentification = UInt16(truncatingIfNeeded: random.next())
+        ipv4 = IPv4Layer(configuration: configuration, random: &random)
         tcp = TCPTable(configuration: configuration.tcp, random: &random)
-        for (i, iface) in configuration.interfaces.enumerated() {
-            routes.add(.init(destination: iface.network, interface: i))
-        }
-        if let gw = configuration.gateway, let first = routes.lookup(gw) {
-            routes.add(
-                .init(destination: IPv4Network(address: .any, prefixLength: 0), interface: first.interface, gateway: gw)
-            )
-        }
     }
 
     /// Feeds one received Ethernet frame into the stack.
@@ -75,28 +56,22 @@ public struct Stack {
         guard let datagram = link.input(frame: frame, interface: interface, ctx: &context, effects: &effects) else {
             return
         }
-        ipv4Input(datagram.payload, interface: interface, linkBroadcast: datagram.linkBroadcast, effects: &effects)
+        ipv4Input(datagram.payload, linkBroadcast: datagram.linkBroadcast, effects: &effects)
     }
 
     /// Fires every timer due at or before `now`.
     public mutating func advance(to now: Instant, into effects: inout Effects) {
         if now > context.now { context.now = now }
-        link.timers(ctx: &context, effects: &effects, failures: &resolutionFailures)
-        if !resolutionFailures.isEmpty {
-            var failed: [PacketOwner] = []
-            swap(&failed, &resolutionFailures)
-            for owner in failed { notifyUnreachable(owner, effects: &effects) }
-            failed.removeAll(keepingCapacity: true)
-            swap(&failed, &resolutionFailures)
-        }
-        reassemblyTimers(effects: &effects)
+        link.timers(ctx: &context, effects: &effects)
+        ipv4.timers(ctx: &context, link: &link, effects: &effects)
+        reportUndeliverable(effects: &effects)
         tcpTimers(effects: &effects)
     }
 
     /// The earliest instant at which `advance` has work to do, or nil when no timer is set.
     public func nextDeadline() -> Instant? {
         var d = link.nextDeadline
-        if let r = reassembly.nextDeadline, d == nil || r < d! { d = r }
+        if let r = ipv4.nextDeadline, d == nil || r < d! { d = r }
         if let t = tcpNextDeadline, d == nil || t < d! { d = t }
         return d
     }
@@ -111,16 +86,6 @@ public struct Stack {
 
     @inline(__always) mutating func drop(_ reason: DropReason) { context.drop(reason) }
 
-    /// True when `address` is one of ours, or a broadcast we accept (RFC 1122 §3.2.1.3).
-    func isLocalOrBroadcast(_ address: IPv4Address, interface: Int) -> (local: Bool, broadcast: Bool) {
-        if address == .broadcast { return (true, true) }
-        for iface in interfaces {
-            if iface.address == address { return (true, false) }
-            if iface.network.prefixLength < 31 && iface.network.broadcastAddress == address { return (true, true) }
-        }
-        return (false, false)
-    }
-
     /// A free ephemeral port chosen at random (RFC 6056 §3.3.1, Algorithm 1: a random start,
     /// then a linear search over the range), or nil when every port is taken. `start` is a random draw.
     func ephemeralPort(start: UInt64, where isFree: (UInt16) -> Bool) -> UInt16? {
@@ -132,14 +97,6 @@ public struct Stack {
             candidate = candidate == UInt64(range.upperBound) ? UInt64(range.lowerBound) : candidate + 1
         }
         return nil
-    }
-
-    /// The next IP identification (RFC 791; RFC 6864: unique per source/destination/protocol
-    /// within the maximum datagram lifetime — a counter starting at a random value).
-    mutating func takeIPIdentification() -> UInt16 {
-        let id = nextIPIdentification
-        nextIPIdentification &+= 1
-        return id
     }
 }
 

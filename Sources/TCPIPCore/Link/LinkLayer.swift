@@ -249,15 +249,15 @@ struct LinkLayer {
 
     /// Resolves `nextHop` for the IP datagram being built in `effects.frames` and sends it, or
     /// queues a copy while the address resolves.
-    /// - Returns: the owner of a datagram refused because no entry could be made for its next
-    ///   hop (the stack tells that owner), else nil.
+    /// The owner of a datagram refused because no entry could be made for its next hop is
+    /// added to `ctx.undeliverable`.
     mutating func outputIPv4(
         interface: Int,
         nextHop: IPv4Address,
         owner: PacketOwner,
         ctx: inout LayerContext,
         effects: inout Effects
-    ) -> PacketOwner? {
+    ) {
         let iface = ctx.interfaces[interface]
         if nextHop == .broadcast || (iface.network.prefixLength < 31 && nextHop == iface.network.broadcastAddress) {
             commitEthernet(
@@ -268,7 +268,7 @@ struct LinkLayer {
                 ctx: &ctx,
                 effects: &effects
             )
-            return nil
+            return
         }
         if nextHop.isMulticast {
             // RFC 1112 §6.4: 01-00-5E plus the low 23 bits of the group address.
@@ -281,7 +281,7 @@ struct LinkLayer {
                 ctx: &ctx,
                 effects: &effects
             )
-            return nil
+            return
         }
         if var e = neighbors.entries[nextHop], let mac = e.mac {
             commitEthernet(
@@ -298,7 +298,7 @@ struct LinkLayer {
                 neighbors.entries[nextHop] = e
                 sendARPRequest(for: nextHop, ctx: &ctx, effects: &effects)
             }
-            return nil
+            return
         }
         // Unresolved: hold the datagram (RFC 1122 §2.3.2.2), oldest dropped when full.
         let copy = effects.frames.copyFrame()
@@ -309,7 +309,8 @@ struct LinkLayer {
         let isNew = e.nextRequest == nil
         if isNew && neighbors.entries.count >= neighbors.maxEntries {
             ctx.drop(.arpPendingQueueFull)
-            return owner
+            ctx.undeliverable.append(owner)
+            return
         }
         e.pending.append(PendingPacket(bytes: copy, owner: owner))
         e.pendingBytes += copy.count
@@ -323,12 +324,11 @@ struct LinkLayer {
         neighbors.entries[nextHop] = e
         ctx.trace(.arpQueued(target: nextHop, queued: queued))
         if isNew { sendARPRequest(for: nextHop, ctx: &ctx, effects: &effects) }
-        return nil
     }
 
     /// ARP timers: retries, giving up, forgetting stale entries.
-    /// Owners of the datagrams dropped because resolution failed are appended to `failures`.
-    mutating func timers(ctx: inout LayerContext, effects: inout Effects, failures: inout [PacketOwner]) {
+    /// Owners of the datagrams dropped because resolution failed are added to `ctx.undeliverable`.
+    mutating func timers(ctx: inout LayerContext, effects: inout Effects) {
         guard let d = neighbors.nextDeadline, d <= ctx.now else { return }
         for address in neighbors.sortedAddresses {
             guard let e = neighbors.entries[address] else { continue }
@@ -340,7 +340,7 @@ struct LinkLayer {
                     ctx.trace(.arpFailed(target: address, dropped: e.pending.count))
                     for p in e.pending {
                         ctx.drop(.arpResolutionFailed)
-                        failures.append(p.owner)
+                        ctx.undeliverable.append(p.owner)
                     }
                 } else {
                     sendARPRequest(for: address, ctx: &ctx, effects: &effects)

@@ -50,14 +50,11 @@ struct Reassembly {
     mutating func remove(_ key: Key) {
         if let d = datagrams.removeValue(forKey: key) { bytes -= d.data.capacity }
     }
-}
 
-extension Stack {
     /// Takes one fragment; returns the whole datagram (header and payload, as one IP packet with
     /// MF = 0 and offset 0) once every piece is in.
-    mutating func reassemblyInput(_ ip: IPv4Header, packet: UnsafeRawBufferPointer, effects: inout Effects) -> [UInt8]?
-    {
-        let key = Reassembly.Key(
+    mutating func input(_ ip: IPv4Header, packet: UnsafeRawBufferPointer, ctx: inout LayerContext) -> [UInt8]? {
+        let key = Key(
             source: ip.source,
             destination: ip.destination,
             proto: ip.protocol,
@@ -68,49 +65,51 @@ extension Stack {
         let end = start + length
         // RFC 791 §3.1: every fragment but the last carries a multiple of 8 octets (and some).
         if ip.moreFragments && (length == 0 || length % 8 != 0) {
-            return dropFragment(.ipFragmentBadLength, key: key)
+            return dropFragment(.ipFragmentBadLength, key: key, ctx: &ctx)
         }
         // No datagram may exceed 65535 octets (the "ping of death").
-        if ip.headerLength + end > 65535 { return dropFragment(.ipFragmentTooLarge, key: key) }
-        if reassembly.datagrams[key] == nil {
-            guard reassembly.datagrams.count < reassembly.maxDatagrams else {
-                drop(.ipReassemblyMemoryFull)
+        if ip.headerLength + end > 65535 { return dropFragment(.ipFragmentTooLarge, key: key, ctx: &ctx) }
+        if datagrams[key] == nil {
+            guard datagrams.count < maxDatagrams else {
+                ctx.drop(.ipReassemblyMemoryFull)
                 return nil
             }
-            reassembly.datagrams[key] = Reassembly.Datagram(deadline: now.adding(nanoseconds: reassembly.timeout))
+            datagrams[key] = Datagram(deadline: ctx.now.adding(nanoseconds: timeout))
         }
-        var d = reassembly.datagrams.removeValue(forKey: key)!
-        reassembly.bytes -= d.data.capacity
+        var d = datagrams.removeValue(forKey: key)!
+        bytes -= d.data.capacity
         // The last fragment fixes the length; a conflicting end is an overlap.
         if !ip.moreFragments {
-            if let t = d.total, t != end { return dropFragment(.ipFragmentOverlap, key: key) }
-            if let last = d.ranges.last, last.upperBound > end { return dropFragment(.ipFragmentOverlap, key: key) }
+            if let t = d.total, t != end { return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx) }
+            if let last = d.ranges.last, last.upperBound > end {
+                return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx)
+            }
             d.total = end
         } else if let t = d.total, end > t {
-            return dropFragment(.ipFragmentOverlap, key: key)
+            return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx)
         }
         // Find where the range goes; an exact duplicate is ignored, any other overlap kills the datagram.
         var index = d.ranges.count
         for (i, r) in d.ranges.enumerated() {
             if r == start..<end {
-                reassembly.bytes += d.data.capacity
-                reassembly.datagrams[key] = d
-                drop(.ipFragmentDuplicate)
+                bytes += d.data.capacity
+                datagrams[key] = d
+                ctx.drop(.ipFragmentDuplicate)
                 return nil
             }
             if r.overlaps(start..<end) || (length == 0 && r.contains(start)) {
-                return dropFragment(.ipFragmentOverlap, key: key)
+                return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx)
             }
             if r.lowerBound >= end {
                 index = i
                 break
             }
         }
-        guard d.ranges.count < reassembly.maxFragments else { return dropFragment(.ipReassemblyMemoryFull, key: key) }
+        guard d.ranges.count < maxFragments else { return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx) }
         if d.data.count < end {
             let grow = end - d.data.count
-            guard reassembly.bytes + d.data.capacity + grow <= reassembly.maxBytes else {
-                return dropFragment(.ipReassemblyMemoryFull, key: key)
+            guard bytes + d.data.capacity + grow <= maxBytes else {
+                return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx)
             }
             d.data.append(contentsOf: repeatElement(0, count: grow))
         }
@@ -129,11 +128,11 @@ extension Stack {
         // RFC 791 §3.1: the total length is 16 bits, so the first fragment's header (which may
         // carry options, unlike the others) plus all the data must fit in 65535 octets.
         if let total = d.total, d.first != nil, d.firstHeaderLength + total > 65535 {
-            return dropFragment(.ipFragmentTooLarge, key: key)
+            return dropFragment(.ipFragmentTooLarge, key: key, ctx: &ctx)
         }
         guard let total = d.total, d.received == total, let first = d.first else {
-            reassembly.bytes += d.data.capacity
-            reassembly.datagrams[key] = d
+            bytes += d.data.capacity
+            datagrams[key] = d
             return nil
         }
         // Complete: the first fragment's header, made whole, then the payload.
@@ -146,45 +145,23 @@ extension Stack {
             b.setBE16(10, 0)
             b.setBE16(10, InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: b[0..<d.firstHeaderLength])))
         }
-        context.count(.ipDatagramsReassembled)
-        trace(.ipReassembled(identification: ip.identification, length: totalLength, fragments: d.ranges.count))
+        ctx.count(.ipDatagramsReassembled)
+        ctx.trace(.ipReassembled(identification: ip.identification, length: totalLength, fragments: d.ranges.count))
         return out
     }
 
-    private mutating func dropFragment(_ reason: DropReason, key: Reassembly.Key) -> [UInt8]? {
-        reassembly.remove(key)
-        drop(reason)
+    private mutating func dropFragment(_ reason: DropReason, key: Key, ctx: inout LayerContext) -> [UInt8]? {
+        remove(key)
+        ctx.drop(reason)
         return nil
     }
 
-    /// Gives up on datagrams whose time ran out; sends Time Exceeded (code 1) when the first
-    /// fragment had arrived (RFC 792; RFC 1122 §3.3.2).
-    mutating func reassemblyTimers(effects: inout Effects) {
-        guard let d = reassembly.nextDeadline, d <= now else { return }
-        for key in reassembly.datagrams.keys.sorted() {
-            guard let dg = reassembly.datagrams[key], dg.deadline <= now else { continue }
-            reassembly.remove(key)
-            drop(.ipReassemblyTimeout)
-            trace(.ipReassemblyTimedOut(identification: key.identification, source: key.source))
-            if let first = dg.first {
-                let offending = OffendingDatagram(
-                    source: key.source,
-                    destination: key.destination,
-                    proto: key.proto,
-                    fragmentOffset: 0,
-                    headerLength: dg.firstHeaderLength
-                )
-                first.withUnsafeBytes { quote in
-                    sendICMPError(
-                        type: ICMPv4Type.timeExceeded,
-                        code: ICMPv4TimeExceededCode.reassembly,
-                        offending: offending,
-                        quote: quote,
-                        broadcast: false,
-                        effects: &effects
-                    )
-                }
-            }
-        }
+    /// Takes out the datagram whose time ran out first (by key, for a deterministic order), if any.
+    mutating func popExpired(now: Instant) -> (key: Key, datagram: Datagram)? {
+        guard let d = nextDeadline, d <= now else { return nil }
+        guard let key = datagrams.filter({ $0.value.deadline <= now }).keys.min() else { return nil }
+        let dg = datagrams[key]!
+        remove(key)
+        return (key, dg)
     }
 }

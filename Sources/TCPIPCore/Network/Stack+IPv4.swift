@@ -8,59 +8,35 @@ public struct RouteChoice: Sendable, Equatable {
     public var source: IPv4Address
 }
 
+/// The stack's wiring around the IPv4 layer: datagrams up to the transports, datagrams down
+/// from them, ICMP errors to the transport that sent what they quote.
 extension Stack {
     /// Link and IP header room a transport layer reserves in front of its header.
-    public static let ipHeadroom = EthernetHeader.size + 20
+    public static let ipHeadroom = IPv4Layer.headroom
 
     /// The route to `destination`, or nil when there is none (RFC 1122 §3.3.1).
     public func route(to destination: IPv4Address) -> RouteChoice? {
-        if destination == .broadcast, !interfaces.isEmpty {
-            return RouteChoice(interface: 0, nextHop: destination, source: interfaces[0].address)
-        }
-        guard let r = routes.lookup(destination) else { return nil }
-        return RouteChoice(interface: r.interface, nextHop: r.nextHop, source: interfaces[r.interface].address)
+        ipv4.route(to: destination, interfaces: context.interfaces)
     }
 
-    /// IPv4 input (RFC 791 §3.2, RFC 1122 §3.2.1): validate, filter, reassemble, demultiplex.
-    mutating func ipv4Input(
-        _ bytes: UnsafeRawBufferPointer,
-        interface: Int,
-        linkBroadcast: Bool,
-        effects: inout Effects
-    ) {
-        context.count(.ipPacketsIn)
-        let ip: IPv4Header
-        switch IPv4Header.parse(bytes) {
-        case .success(let h): ip = h
-        case .failure(let r): return drop(r)
-        }
-        // Ethernet pads short frames: the total length says where the datagram ends.
-        let packet = UnsafeRawBufferPointer(rebasing: bytes[0..<ip.totalLength])
-        // RFC 1122 §3.2.1.3: a source that is broadcast or multicast is discarded.
-        // RFC 1122 §3.2.1.3: nor is "this host" (0.0.0.0) or loopback (127/8) as a source on
-        // the wire, nor (a spoof) one of our own addresses.
-        let srcCheck = isLocalOrBroadcast(ip.source, interface: interface)
-        if ip.source.isMulticast || srcCheck.broadcast || srcCheck.local || ip.source.isUnspecified
-            || ip.source.isLoopback
-        {
-            return drop(.ipBadSource)
-        }
-        // RFC 1122 §3.2.1.3: accept datagrams to our address or a broadcast; we do not forward
-        // (RFC 1122 §3.3.1.6 — a host that is not a gateway silently discards).
-        let (local, broadcast) = isLocalOrBroadcast(ip.destination, interface: interface)
-        guard local else { return drop(.ipNotForUs) }
-        if ip.moreFragments || ip.fragmentOffset != 0 {
-            context.count(.ipFragmentsIn)
-            guard var datagram = reassemblyInput(ip, packet: packet, effects: &effects) else { return }
+    /// The routing table.
+    public var routes: RoutingTable { ipv4.routes }
+
+    /// IPv4 input: the network layer validates and reassembles; the stack demultiplexes.
+    mutating func ipv4Input(_ bytes: UnsafeRawBufferPointer, linkBroadcast: Bool, effects: inout Effects) {
+        switch ipv4.input(bytes, linkBroadcast: linkBroadcast, ctx: &context) {
+        case nil: return
+        case .datagram(let ip, let packet, let broadcast):
+            deliver(ip, packet: packet, broadcast: broadcast, effects: &effects)
+        case .reassembled(var datagram, let broadcast):
             datagram.withUnsafeMutableBytes { buf in
                 let whole = UnsafeRawBufferPointer(buf)
                 if case .success(let h) = IPv4Header.parse(whole) {
-                    deliver(h, packet: whole, broadcast: broadcast || linkBroadcast, effects: &effects)
+                    deliver(h, packet: whole, broadcast: broadcast, effects: &effects)
                 }
             }
-            return
         }
-        deliver(ip, packet: packet, broadcast: broadcast || linkBroadcast, effects: &effects)
+        reportUndeliverable(effects: &effects)
     }
 
     /// Hands a whole datagram to its protocol (RFC 791 "protocol" field).
@@ -68,7 +44,17 @@ extension Stack {
         context.count(.ipDelivered)
         let payload = UnsafeRawBufferPointer(rebasing: packet[ip.headerLength..<ip.totalLength])
         switch ip.protocol {
-        case IPProtocol.icmp: icmpInput(ip, packet: packet, payload: payload, broadcast: broadcast, effects: &effects)
+        case IPProtocol.icmp:
+            let error = ipv4.icmpInput(
+                ip,
+                packet: packet,
+                payload: payload,
+                broadcast: broadcast,
+                ctx: &context,
+                link: &link,
+                effects: &effects
+            )
+            if let error { transportError(error, effects: &effects) }
         case IPProtocol.udp: udpInput(ip, packet: packet, payload: payload, broadcast: broadcast, effects: &effects)
         case IPProtocol.tcp: tcpInput(ip, packet: packet, payload: payload, broadcast: broadcast, effects: &effects)
         default:
@@ -85,9 +71,37 @@ extension Stack {
         }
     }
 
-    /// Sends the transport datagram being built in `effects.frames` (it starts at the transport
-    /// header) to `destination`: prepends the IP header, fragments above the MTU (RFC 791
-    /// §3.2 "Fragmentation"), and hands each frame to the link.
+    /// An ICMP error quoting a datagram UDP or TCP sent goes to that transport
+    /// (RFC 1122 §3.2.2.1, §4.1.3.3 for UDP).
+    mutating func transportError(_ e: TransportError, effects: inout Effects) {
+        switch e.proto {
+        case IPProtocol.udp:
+            udpICMPError(
+                localAddress: e.localAddress,
+                localPort: e.localPort,
+                remoteAddress: e.remoteAddress,
+                remotePort: e.remotePort,
+                error: e.error,
+                hard: e.type == ICMPv4Type.destinationUnreachable,
+                effects: &effects
+            )
+        default:
+            tcpICMPError(
+                localAddress: e.localAddress,
+                localPort: e.localPort,
+                remoteAddress: e.remoteAddress,
+                remotePort: e.remotePort,
+                sequence: e.sequence,
+                type: e.type,
+                code: e.code,
+                nextHopMTU: e.nextHopMTU,
+                effects: &effects
+            )
+        }
+    }
+
+    /// Sends the transport datagram being built in `effects.frames` (RFC 791; see
+    /// `IPv4Layer.send`).
     ///
     /// - Returns: `EMSGSIZE` when DF is set and the datagram does not fit the MTU.
     @discardableResult
@@ -100,85 +114,75 @@ extension Stack {
         owner: PacketOwner = .none,
         effects: inout Effects
     ) -> Result<Void, Errno> {
-        let mtu = interfaces[route.interface].mtu
-        let length = effects.frames.length
-        let ttl = ttl ?? configuration.defaultTTL
-        if 20 + length <= mtu {
-            guard effects.frames.prepend(20) else {
-                effects.frames.abort()
-                return .failure(.ENOBUFS)
-            }
-            let header = IPv4Header(
-                totalLength: 20 + length,
-                identification: takeIPIdentification(),
-                dontFragment: dontFragment,
-                moreFragments: false,
-                fragmentOffset: 0,
-                ttl: ttl,
-                protocol: proto,
-                source: route.source,
-                destination: destination
-            )
-            effects.frames.withFrame { header.write(to: $0, at: 0) }
-            context.count(.ipPacketsOut)
-            linkOutput(route: route, owner: owner, effects: &effects)
-            return .success(())
-        }
-        guard !dontFragment else {
-            effects.frames.abort()
-            drop(.ipFragmentNeededDF)
-            return .failure(.EMSGSIZE)
-        }
-        // Fragment: every fragment but the last carries a multiple of 8 bytes (RFC 791 §3.1).
-        var data: [UInt8] = []
-        swap(&data, &scratch)
-        data.removeAll(keepingCapacity: true)
-        effects.frames.withFrame { data.append(contentsOf: UnsafeRawBufferPointer($0)) }
-        effects.frames.abort()
-        let chunk = (mtu - 20) & ~7
-        let id = takeIPIdentification()
-        var offset = 0
-        var count = 0
-        while offset < length {
-            let n = min(chunk, length - offset)
-            effects.frames.begin(headroom: Self.ipHeadroom)
-            data.withUnsafeBytes { effects.frames.append(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
-            _ = effects.frames.prepend(20)
-            let header = IPv4Header(
-                totalLength: 20 + n,
-                identification: id,
-                dontFragment: false,
-                moreFragments: offset + n < length,
-                fragmentOffset: offset,
-                ttl: ttl,
-                protocol: proto,
-                source: route.source,
-                destination: destination
-            )
-            effects.frames.withFrame { header.write(to: $0, at: 0) }
-            context.count(.ipPacketsOut)
-            context.count(.ipFragmentsOut)
-            linkOutput(route: route, owner: owner, effects: &effects)
-            offset += n
-            count += 1
-        }
-        context.count(.ipDatagramsFragmented)
-        trace(.ipFragmented(identification: id, length: length + 20, fragments: count, mtu: mtu))
-        swap(&data, &scratch)
-        return .success(())
-    }
-
-    /// Hands the datagram being built to the link layer for the route's next hop; a datagram
-    /// the link refuses is reported to its owner.
-    mutating func linkOutput(route: RouteChoice, owner: PacketOwner, effects: inout Effects) {
-        if let failed = link.outputIPv4(
-            interface: route.interface,
-            nextHop: route.nextHop,
+        let r = ipv4.send(
+            route: route,
+            protocol: proto,
+            destination: destination,
+            dontFragment: dontFragment,
+            ttl: ttl,
             owner: owner,
             ctx: &context,
+            link: &link,
             effects: &effects
-        ) {
-            notifyUnreachable(failed, effects: &effects)
-        }
+        )
+        reportUndeliverable(effects: &effects)
+        return r
+    }
+
+    /// Sends an ICMP error about a received datagram, within RFC 1122 §3.2.2's rules (see
+    /// `IPv4Layer.sendICMPError`).
+    mutating func sendICMPError(
+        type: UInt8,
+        code: UInt8,
+        offending: OffendingDatagram,
+        quote: UnsafeRawBufferPointer,
+        broadcast: Bool,
+        effects: inout Effects
+    ) {
+        ipv4.sendICMPError(
+            type: type,
+            code: code,
+            offending: offending,
+            quote: quote,
+            broadcast: broadcast,
+            ctx: &context,
+            link: &link,
+            effects: &effects
+        )
+        reportUndeliverable(effects: &effects)
+    }
+
+    /// Sends an ICMP echo request (ping) to `destination`. Its reply arrives as
+    /// `SocketEvent.echoReply`; a failure to resolve the next hop as `SocketEvent.echoFailed`.
+    public mutating func sendEchoRequest(
+        to destination: IPv4Address,
+        identifier: UInt16,
+        sequence: UInt16,
+        payload: UnsafeRawBufferPointer,
+        ttl: UInt8? = nil,
+        into effects: inout Effects
+    ) -> Result<Void, Errno> {
+        let r = ipv4.sendEchoRequest(
+            to: destination,
+            identifier: identifier,
+            sequence: sequence,
+            payload: payload,
+            ttl: ttl,
+            ctx: &context,
+            link: &link,
+            effects: &effects
+        )
+        reportUndeliverable(effects: &effects)
+        return r
+    }
+
+    /// Tells the owners of datagrams the lower layers could not deliver.
+    mutating func reportUndeliverable(effects: inout Effects) {
+        guard !context.undeliverable.isEmpty else { return }
+        var owners: [PacketOwner] = []
+        swap(&owners, &context.undeliverable)
+        for owner in owners { notifyUnreachable(owner, effects: &effects) }
+        owners.removeAll(keepingCapacity: true)
+        if context.undeliverable.isEmpty { swap(&owners, &context.undeliverable) }
     }
 }

@@ -49,7 +49,7 @@ import Testing
         #expect(h.stack.counters[.ipFragmentsIn] == 3 && h.stack.counters[.ipDatagramsReassembled] == 1)
         #expect(h.stack.counters[.udpDelivered] == 1)
         #expect(h.stack.nextDeadline() == Instant(nanoseconds: 120 * Self.second), "only the ARP entry's timer is left")
-        #expect(h.stack.reassembly.datagrams.isEmpty && h.stack.reassembly.bytes == 0)
+        #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
     }
 
     @Test func fragmentsInReverseAreReassembled() {
@@ -99,7 +99,7 @@ import Testing
         h.advance(to: Instant(nanoseconds: 31 * Self.second))
         #expect(h.stack.counters[.ipReassemblyTimeout] == 1)
         #expect(h.takeSent().isEmpty)
-        #expect(h.stack.reassembly.datagrams.isEmpty && h.stack.reassembly.bytes == 0, "nothing leaks")
+        #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0, "nothing leaks")
     }
 
     @Test func twoLastFragmentsThatDisagreeAreAnOverlap() {
@@ -255,7 +255,7 @@ import Testing
         // Room again.
         Self.feed(&h, c)
         #expect(Self.drain(&h, fd) == [Self.data])
-        #expect(h.stack.reassembly.datagrams.isEmpty && h.stack.reassembly.bytes == 0)
+        #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
     }
 
     @Test func theBytesHeldAreBounded() {
@@ -269,7 +269,7 @@ import Testing
         #expect(Self.drain(&h, fd) == [Build.pattern(1000)])
         // The leftovers of the first datagram time out, and every byte is accounted for.
         h.advance(to: Instant(nanoseconds: 31 * Self.second))
-        #expect(h.stack.reassembly.datagrams.isEmpty && h.stack.reassembly.bytes == 0)
+        #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
     }
 
     @Test func theFragmentsPerDatagramAreBounded() {

@@ -214,7 +214,7 @@ extension Stack {
             }
             return
         }
-        let error = Self.errno(forICMPType: type, code: code)
+        let error = IPv4Layer.errno(forICMPType: type, code: code)
         let hard =
             type == ICMPv4Type.destinationUnreachable
             && (code == ICMPv4UnreachableCode.port || code == ICMPv4UnreachableCode.protocol)

@@ -27,6 +27,23 @@ struct OffendingDatagram {
     }
 }
 
+/// An ICMP error about a datagram a transport sent (RFC 1122 §3.2.2.1), for the stack to
+/// hand to that transport: the quoted datagram's addresses and ports as the sender saw them.
+struct TransportError {
+    var proto: UInt8
+    var localAddress: IPv4Address
+    var localPort: UInt16
+    var remoteAddress: IPv4Address
+    var remotePort: UInt16
+    /// The quoted TCP sequence number (meaningless for UDP).
+    var sequence: SequenceNumber
+    var type: UInt8
+    var code: UInt8
+    var nextHopMTU: UInt16
+    /// The errno Linux reports for it.
+    var error: Errno
+}
+
 /// Pings in flight, so replies can be matched and checked; bounded (oldest forgotten).
 struct Pings {
     struct Key: Hashable {
@@ -43,32 +60,42 @@ struct Pings {
     }
 }
 
-extension Stack {
+extension IPv4Layer {
     /// ICMP input (RFC 792, RFC 1122 §3.2.2).
     mutating func icmpInput(
         _ ip: IPv4Header,
         packet: UnsafeRawBufferPointer,
         payload: UnsafeRawBufferPointer,
         broadcast: Bool,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
         effects: inout Effects
-    ) {
-        context.count(.icmpIn)
+    ) -> TransportError? {
+        ctx.count(.icmpIn)
         let icmp: ICMPv4Header
         switch ICMPv4Header.parse(payload) {
         case .success(let h): icmp = h
-        case .failure(let r): return drop(r)
+        case .failure(let r):
+            ctx.drop(r)
+            return nil
         }
         let body = UnsafeRawBufferPointer(rebasing: payload[ICMPv4Header.size...])
         switch icmp.type {
         case ICMPv4Type.echoRequest:
-            context.count(.icmpEchoRequestsIn)
+            ctx.count(.icmpEchoRequestsIn)
             // RFC 1122 §3.2.2.6: a request to a broadcast address MAY be silently discarded.
-            if broadcast && !configuration.answerBroadcastPings { return drop(.icmpBadCode) }
-            sendEchoReply(to: ip, request: icmp, data: body, effects: &effects)
+            if broadcast && !answerBroadcastPings {
+                ctx.drop(.icmpBadCode)
+                return nil
+            }
+            sendEchoReply(to: ip, request: icmp, data: body, ctx: &ctx, link: &link, effects: &effects)
         case ICMPv4Type.echoReply:
-            context.count(.icmpEchoRepliesIn)
+            ctx.count(.icmpEchoRepliesIn)
             let key = Pings.Key(identifier: icmp.identifier, sequence: icmp.sequenceNumber)
-            guard let sent = pings.sent[key] else { return drop(.icmpEchoReplyUnmatched) }
+            guard let sent = pings.sent[key] else {
+                ctx.drop(.icmpEchoReplyUnmatched)
+                return nil
+            }
             pings.sent[key] = nil
             let matches = sent.length == body.count && sent.checksum == InternetChecksum.checksum(body)
             effects.events.append(
@@ -86,14 +113,15 @@ extension Stack {
         case ICMPv4Type.sourceQuench:
             // RFC 6633 §3 (and RFC 9293 MUST-55): Source Quench is deprecated; a host MUST
             // silently discard it.
-            drop(.icmpUnknownType)
+            ctx.drop(.icmpUnknownType)
         case ICMPv4Type.destinationUnreachable, ICMPv4Type.timeExceeded, ICMPv4Type.parameterProblem:
-            if icmp.type == ICMPv4Type.destinationUnreachable { context.count(.icmpDestUnreachableIn) }
-            if icmp.type == ICMPv4Type.timeExceeded { context.count(.icmpTimeExceededIn) }
-            icmpErrorInput(icmp, quote: body, effects: &effects)
+            if icmp.type == ICMPv4Type.destinationUnreachable { ctx.count(.icmpDestUnreachableIn) }
+            if icmp.type == ICMPv4Type.timeExceeded { ctx.count(.icmpTimeExceededIn) }
+            return icmpErrorInput(icmp, quote: body, ctx: &ctx, effects: &effects)
         default:
-            drop(.icmpUnknownType)
+            ctx.drop(.icmpUnknownType)
         }
+        return nil
     }
 
     /// Answers an echo request with the same identifier, sequence and data (RFC 792).
@@ -101,14 +129,16 @@ extension Stack {
         to ip: IPv4Header,
         request: ICMPv4Header,
         data: UnsafeRawBufferPointer,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
         effects: inout Effects
     ) {
-        guard var route = route(to: ip.source) else { return drop(.ipNoRoute) }
+        guard var route = route(to: ip.source, interfaces: ctx.interfaces) else { return ctx.drop(.ipNoRoute) }
         // RFC 1122 §3.2.2.6: the reply's source is the request's specific destination.
-        if isLocalOrBroadcast(ip.destination, interface: route.interface) == (true, false) {
+        if Self.isLocalOrBroadcast(ip.destination, interfaces: ctx.interfaces) == (true, false) {
             route.source = ip.destination
         }
-        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.begin(headroom: Self.headroom)
         effects.frames.appendZeros(ICMPv4Header.size)
         effects.frames.append(data)
         let total = effects.frames.length
@@ -119,27 +149,39 @@ extension Stack {
                 sequenceNumber: request.sequenceNumber
             ).write(to: buf, at: 0, totalLength: total)
         }
-        context.count(.icmpOut)
-        context.count(.icmpEchoRepliesOut)
-        ipSend(route: route, protocol: IPProtocol.icmp, destination: ip.source, effects: &effects)
+        ctx.count(.icmpOut)
+        ctx.count(.icmpEchoRepliesOut)
+        _ = send(
+            route: route,
+            protocol: IPProtocol.icmp,
+            destination: ip.source,
+            dontFragment: false,
+            ttl: nil,
+            owner: .none,
+            ctx: &ctx,
+            link: &link,
+            effects: &effects
+        )
     }
 
     /// Sends an ICMP echo request (ping) to `destination`. Its reply arrives as
     /// `SocketEvent.echoReply`; a failure to resolve the next hop as `SocketEvent.echoFailed`.
-    public mutating func sendEchoRequest(
+    mutating func sendEchoRequest(
         to destination: IPv4Address,
         identifier: UInt16,
         sequence: UInt16,
         payload: UnsafeRawBufferPointer,
-        ttl: UInt8? = nil,
-        into effects: inout Effects
+        ttl: UInt8?,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
+        effects: inout Effects
     ) -> Result<Void, Errno> {
         guard payload.count <= 65535 - 20 - ICMPv4Header.size else { return .failure(.EMSGSIZE) }
-        guard let route = route(to: destination) else {
-            drop(.ipNoRoute)
+        guard let route = route(to: destination, interfaces: ctx.interfaces) else {
+            ctx.drop(.ipNoRoute)
             return .failure(.ENETUNREACH)
         }
-        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.begin(headroom: Self.headroom)
         effects.frames.appendZeros(ICMPv4Header.size)
         effects.frames.append(payload)
         let total = effects.frames.length
@@ -155,14 +197,17 @@ extension Stack {
             length: payload.count,
             checksum: InternetChecksum.checksum(payload)
         )
-        context.count(.icmpOut)
-        context.count(.icmpEchoRequestsOut)
-        return ipSend(
+        ctx.count(.icmpOut)
+        ctx.count(.icmpEchoRequestsOut)
+        return send(
             route: route,
             protocol: IPProtocol.icmp,
             destination: destination,
+            dontFragment: false,
             ttl: ttl,
             owner: .echo(identifier: identifier, sequence: sequence),
+            ctx: &ctx,
+            link: &link,
             effects: &effects
         )
     }
@@ -179,72 +224,78 @@ extension Stack {
         offending o: OffendingDatagram,
         quote: UnsafeRawBufferPointer,
         broadcast: Bool,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
         effects: inout Effects
     ) {
         if broadcast || o.destination.isMulticast || o.fragmentOffset != 0 { return }
         // The datagram's own destination decides too: the reassembly timer has no `broadcast`
         // flag to pass for the fragments of a broadcast (RFC 1122 §3.2.2).
-        if isLocalOrBroadcast(o.destination, interface: 0).broadcast { return }
+        if Self.isLocalOrBroadcast(o.destination, interfaces: ctx.interfaces).broadcast { return }
         if o.source.isUnspecified || o.source.isMulticast || o.source == .broadcast || o.source.isLoopback { return }
-        if isLocalOrBroadcast(o.source, interface: 0).broadcast { return }
+        if Self.isLocalOrBroadcast(o.source, interfaces: ctx.interfaces).broadcast { return }
         if o.proto == IPProtocol.icmp {
             // Never an error about an error (RFC 1122 §3.2.2); unknown types count as errors too.
             guard quote.count > o.headerLength else { return }
             let t = quote[o.headerLength]
             if t != ICMPv4Type.echoRequest && t != ICMPv4Type.echoReply { return }
         }
-        guard icmpLimiter.take(now: now) else { return drop(.icmpRateLimited) }
-        guard var route = route(to: o.source) else { return drop(.ipNoRoute) }
-        if isLocalOrBroadcast(o.destination, interface: route.interface) == (true, false) {
+        guard icmpLimiter.take(now: ctx.now) else { return ctx.drop(.icmpRateLimited) }
+        guard var route = route(to: o.source, interfaces: ctx.interfaces) else { return ctx.drop(.ipNoRoute) }
+        if Self.isLocalOrBroadcast(o.destination, interfaces: ctx.interfaces) == (true, false) {
             route.source = o.destination
         }
         let quoteLength = min(quote.count, o.headerLength + 8)
-        effects.frames.begin(headroom: Self.ipHeadroom)
+        effects.frames.begin(headroom: Self.headroom)
         effects.frames.appendZeros(ICMPv4Header.size)
         effects.frames.append(UnsafeRawBufferPointer(rebasing: quote[0..<quoteLength]))
         let total = effects.frames.length
         effects.frames.withFrame { buf in
             ICMPv4Header(type: type, code: code, restOfHeader: rest).write(to: buf, at: 0, totalLength: total)
         }
-        context.count(.icmpOut)
-        if type == ICMPv4Type.destinationUnreachable { context.count(.icmpDestUnreachableOut) }
-        if type == ICMPv4Type.timeExceeded { context.count(.icmpTimeExceededOut) }
-        trace(.icmpErrorSent(type: type, code: code, to: o.source))
-        ipSend(route: route, protocol: IPProtocol.icmp, destination: o.source, effects: &effects)
+        ctx.count(.icmpOut)
+        if type == ICMPv4Type.destinationUnreachable { ctx.count(.icmpDestUnreachableOut) }
+        if type == ICMPv4Type.timeExceeded { ctx.count(.icmpTimeExceededOut) }
+        ctx.trace(.icmpErrorSent(type: type, code: code, to: o.source))
+        _ = send(
+            route: route,
+            protocol: IPProtocol.icmp,
+            destination: o.source,
+            dontFragment: false,
+            ttl: nil,
+            owner: .none,
+            ctx: &ctx,
+            link: &link,
+            effects: &effects
+        )
     }
 
     /// A received ICMP error: find who sent the datagram it quotes and tell them
     /// (RFC 1122 §3.2.2.1, §4.1.3.3 for UDP).
-    mutating func icmpErrorInput(_ icmp: ICMPv4Header, quote: UnsafeRawBufferPointer, effects: inout Effects) {
-        guard quote.count >= 20 else { return drop(.icmpErrorQuoteTooShort) }
+    mutating func icmpErrorInput(
+        _ icmp: ICMPv4Header,
+        quote: UnsafeRawBufferPointer,
+        ctx: inout LayerContext,
+        effects: inout Effects
+    ) -> TransportError? {
+        guard quote.count >= 20 else {
+            ctx.drop(.icmpErrorQuoteTooShort)
+            return nil
+        }
         let ihl = Int(quote[0] & 0x0F) * 4
-        guard quote[0] >> 4 == 4, ihl >= 20, quote.count >= ihl + 8 else { return drop(.icmpErrorQuoteTooShort) }
+        guard quote[0] >> 4 == 4, ihl >= 20, quote.count >= ihl + 8 else {
+            ctx.drop(.icmpErrorQuoteTooShort)
+            return nil
+        }
         let proto = quote[9]
         let source = IPv4Address(reading: quote, at: 12)
         let destination = IPv4Address(reading: quote, at: 16)
         let transport = UnsafeRawBufferPointer(rebasing: quote[ihl..<(ihl + 8)])
         let error = Self.errno(forICMPType: icmp.type, code: icmp.code)
         switch proto {
-        case IPProtocol.udp:
-            udpICMPError(
-                localAddress: source,
-                localPort: transport.be16(0),
-                remoteAddress: destination,
-                remotePort: transport.be16(2),
-                error: error,
-                hard: icmp.type == ICMPv4Type.destinationUnreachable,
-                effects: &effects
-            )
-        case IPProtocol.icmp:
-            // An error about a ping we sent.
-            let key = Pings.Key(identifier: transport.be16(4), sequence: transport.be16(6))
-            guard transport[0] == ICMPv4Type.echoRequest, pings.sent[key] != nil else {
-                return drop(.icmpErrorUnmatched)
-            }
-            pings.sent[key] = nil
-            effects.events.append(.echoFailed(identifier: key.identifier, sequence: key.sequence, error: error))
-        case IPProtocol.tcp:
-            tcpICMPError(
+        case IPProtocol.udp, IPProtocol.tcp:
+            return TransportError(
+                proto: proto,
                 localAddress: source,
                 localPort: transport.be16(0),
                 remoteAddress: destination,
@@ -253,11 +304,21 @@ extension Stack {
                 type: icmp.type,
                 code: icmp.code,
                 nextHopMTU: icmp.nextHopMTU,
-                effects: &effects
+                error: error
             )
+        case IPProtocol.icmp:
+            // An error about a ping we sent.
+            let key = Pings.Key(identifier: transport.be16(4), sequence: transport.be16(6))
+            guard transport[0] == ICMPv4Type.echoRequest, pings.sent[key] != nil else {
+                ctx.drop(.icmpErrorUnmatched)
+                return nil
+            }
+            pings.sent[key] = nil
+            effects.events.append(.echoFailed(identifier: key.identifier, sequence: key.sequence, error: error))
         default:
-            drop(.icmpErrorUnmatched)
+            ctx.drop(.icmpErrorUnmatched)
         }
+        return nil
     }
 
     /// The errno Linux reports for an ICMP error (Linux `icmp_err_convert`).
