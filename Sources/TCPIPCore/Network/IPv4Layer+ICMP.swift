@@ -151,17 +151,7 @@ extension IPv4Layer {
         }
         ctx.count(.icmpOut)
         ctx.count(.icmpEchoRepliesOut)
-        _ = send(
-            route: route,
-            protocol: IPProtocol.icmp,
-            destination: ip.source,
-            dontFragment: false,
-            ttl: nil,
-            owner: .none,
-            ctx: &ctx,
-            link: &link,
-            effects: &effects
-        )
+        sendICMP(route: route, to: ip.source, ctx: &ctx, link: &link, effects: &effects)
     }
 
     /// Sends an ICMP echo request (ping) to `destination`. Its reply arrives as
@@ -257,17 +247,7 @@ extension IPv4Layer {
         if type == ICMPv4Type.destinationUnreachable { ctx.count(.icmpDestUnreachableOut) }
         if type == ICMPv4Type.timeExceeded { ctx.count(.icmpTimeExceededOut) }
         ctx.trace(.icmpErrorSent(type: type, code: code, to: o.source))
-        _ = send(
-            route: route,
-            protocol: IPProtocol.icmp,
-            destination: o.source,
-            dontFragment: false,
-            ttl: nil,
-            owner: .none,
-            ctx: &ctx,
-            link: &link,
-            effects: &effects
-        )
+        sendICMP(route: route, to: o.source, ctx: &ctx, link: &link, effects: &effects)
     }
 
     /// A received ICMP error: find who sent the datagram it quotes and tell them
@@ -334,5 +314,26 @@ extension IPv4Layer {
         case (ICMPv4Type.parameterProblem, _): return .EPROTO
         default: return .EHOSTUNREACH
         }
+    }
+
+    /// Sends the ICMP message being built, one nobody waits for (a reply or an error).
+    private mutating func sendICMP(
+        route: RouteChoice,
+        to destination: IPv4Address,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
+        effects: inout Effects
+    ) {
+        _ = send(
+            route: route,
+            protocol: IPProtocol.icmp,
+            destination: destination,
+            dontFragment: false,
+            ttl: nil,
+            owner: .none,
+            ctx: &ctx,
+            link: &link,
+            effects: &effects
+        )
     }
 }

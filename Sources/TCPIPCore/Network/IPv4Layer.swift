@@ -159,15 +159,7 @@ struct IPv4Layer {
                 source: route.source,
                 destination: destination
             )
-            effects.frames.withFrame { header.write(to: $0, at: 0) }
-            ctx.count(.ipPacketsOut)
-            link.outputIPv4(
-                interface: route.interface,
-                nextHop: route.nextHop,
-                owner: owner,
-                ctx: &ctx,
-                effects: &effects
-            )
+            emit(header, route: route, owner: owner, ctx: &ctx, link: &link, effects: &effects)
             return .success(())
         }
         guard !dontFragment else {
@@ -201,16 +193,8 @@ struct IPv4Layer {
                 source: route.source,
                 destination: destination
             )
-            effects.frames.withFrame { header.write(to: $0, at: 0) }
-            ctx.count(.ipPacketsOut)
             ctx.count(.ipFragmentsOut)
-            link.outputIPv4(
-                interface: route.interface,
-                nextHop: route.nextHop,
-                owner: owner,
-                ctx: &ctx,
-                effects: &effects
-            )
+            emit(header, route: route, owner: owner, ctx: &ctx, link: &link, effects: &effects)
             offset += n
             count += 1
         }
@@ -218,6 +202,20 @@ struct IPv4Layer {
         ctx.trace(.ipFragmented(identification: id, length: length + 20, fragments: count, mtu: mtu))
         swap(&data, &scratch)
         return .success(())
+    }
+
+    /// Writes `header` into the room prepended for it and hands the datagram to the link.
+    private func emit(
+        _ header: IPv4Header,
+        route: RouteChoice,
+        owner: PacketOwner,
+        ctx: inout LayerContext,
+        link: inout LinkLayer,
+        effects: inout Effects
+    ) {
+        effects.frames.withFrame { header.write(to: $0, at: 0) }
+        ctx.count(.ipPacketsOut)
+        link.outputIPv4(interface: route.interface, nextHop: route.nextHop, owner: owner, ctx: &ctx, effects: &effects)
     }
 
     /// Gives up on datagrams whose time ran out; sends Time Exceeded (code 1) when the first
