@@ -5,8 +5,8 @@ import TCPIP
 import TCPIPCore
 import TCPIPDrivers
 
-/// `tcpip bulk`: the stack sends to a TCP sink over a TAP interface the way `../shared/bench`'s
-/// `loadgen bulk` sends to a stack under test — 64 KiB writes for N seconds, then a half-close,
+/// `tcpip bulk`: the stack sends to a TCP sink over a TAP interface the way the benchmark
+/// harness's `loadgen bulk` sends to a stack under test — 64 KiB writes for N seconds, then a half-close,
 /// then wait for the sink's FIN — and reports bytes / (connect → EOF). It measures the
 /// direction the bench's own shapes do not: the stack sending, Linux receiving.
 struct BulkCommand: ParsableCommand {

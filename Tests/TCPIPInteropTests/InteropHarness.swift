@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 // The interop harness: the Linux kernel on the far side of a TAP interface, inside a network
-// namespace each test creates and always deletes (DESIGN §5 "Interop"). Nothing here touches
+// namespace each test creates and always deletes. Nothing here touches
 // the root namespace: every address, route and frame lives in a namespace of the test's own.
 //
 // Every wait is an `await` on a short sleep, never a blocked thread: Swift Testing runs tests on

@@ -5,7 +5,7 @@
 /// (b) out-of-order data beyond RCV.NXT, each byte at its own offset, tracked as disjoint,
 ///     sorted, non-adjacent ranges — RFC 9293 §3.10.7.4 "segments with higher beginning sequence
 ///     numbers … SHOULD be held for later processing" — at most `maxRanges` of them
-///     (DESIGN §2.5: bounded, so a peer cannot make per-segment work grow).
+///     (bounded, so a peer cannot make per-segment work grow).
 ///
 /// The receive window offered is the room left after (a): RCV.WND = capacity − readable
 /// (RFC 9293 §3.8.6.2.2 leaves out-of-order bytes inside the window they were sent into).
