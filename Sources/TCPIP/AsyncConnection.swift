@@ -48,6 +48,7 @@ public final class AsyncConnection: Sendable {
             }
         }.get()
         let outcome = await host.callAsync(
+            socket: fd,
             timeout: timeout.map(DatagramSocket.nanoseconds),
             StreamOperations.connectOutcome(fd: fd, address: address, port: port)
         )
@@ -69,7 +70,7 @@ public final class AsyncConnection: Sendable {
     /// On a failure (`EPIPE`, `ECONNRESET`, `ECANCELED`, …) the bytes before it have been
     /// handed to TCP.
     public func write(_ bytes: [UInt8]) async throws(Errno) {
-        guard let r = await host.callAsync(timeout: nil, StreamOperations.sendAll(fd: fd, bytes)) else {
+        guard let r = await host.callAsync(socket: fd, timeout: nil, StreamOperations.sendAll(fd: fd, bytes)) else {
             throw Host.interrupted
         }
         try r.get()
@@ -84,6 +85,19 @@ public final class AsyncConnection: Sendable {
         return try await host.blockingAsync(fd: fd, awaiting: .readable, timeout: nil) { stack, effects in
             stack.receive(fd, max: max, into: &effects)
         }.get().bytes
+    }
+
+    /// `recv(2)` into the caller's memory: copies up to `buffer.count` bytes (at least 1) of
+    /// what has arrived into `buffer` and returns the count; 0 at the end of the stream. Waits
+    /// as `read(max:)` does, allocating no array. `buffer` must stay valid until the call
+    /// returns (also when it ends by cancellation: the owner thread is then done with it).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) async throws(Errno) -> Int {
+        guard buffer.count > 0 else { throw Errno.EINVAL.with("read needs a non-empty buffer") }
+        let fd = fd
+        let lent = LentBuffer(buffer)
+        return try await host.blockingAsync(fd: fd, awaiting: .readable, timeout: nil) { stack, effects in
+            stack.receive(fd, to: lent.buffer, into: &effects)
+        }.get().count
     }
 
     /// The bytes the peer sends, in chunks as they arrive, up to the end of the stream; a
@@ -109,6 +123,7 @@ public final class AsyncConnection: Sendable {
         }
         if case .linger(let seconds) = try step.get() {
             _ = await host.callAsync(
+                socket: fd,
                 timeout: Int64(Swift.min(seconds, 1 << 30)) * 1_000_000_000,
                 StreamOperations.lingerOver(fd: fd)
             )

@@ -106,8 +106,9 @@ public final class DatagramSocket: Sendable {
 }
 
 extension Host {
-    /// Runs `body` on the owner thread and again after every socket event while it fails with
-    /// `EAGAIN` and `fd` lacks the `awaiting` readiness — the way a blocking socket call waits.
+    /// Runs `body` on the owner thread and again after each event of `fd`'s socket while it
+    /// fails with `EAGAIN` and `fd` lacks the `awaiting` readiness — the way a blocking socket
+    /// call waits. Closing the socket meanwhile ends the wait with `EBADF`.
     /// An `EAGAIN` while `fd` has that readiness (e.g. a read on a socket shut down for reading)
     /// is returned at once. After `timeout` nanoseconds (nil: no limit; 0: one try) it gives
     /// `EAGAIN`.
@@ -115,9 +116,9 @@ extension Host {
         fd: Int32,
         awaiting: Readiness,
         timeout: Int64?,
-        _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
+        _ body: (inout Stack, inout Effects) -> Result<T, Errno>
     ) -> Result<T, Errno> {
-        let result = call(timeout: timeout) { stack, effects -> Result<T, Errno>? in
+        let result = call(socket: fd, timeout: timeout) { stack, effects -> Result<T, Errno>? in
             let r = body(&stack, &effects)
             if case .failure(let e) = r, e == .EAGAIN, let ready = stack.readiness(fd), ready.isDisjoint(with: awaiting)
             {

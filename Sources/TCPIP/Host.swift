@@ -52,7 +52,7 @@ public final class Host: @unchecked Sendable {
     // Owner-thread state.
     var stack: Stack
     var effects = Effects()
-    var waiters: [Waiter] = []
+    var waiters = SocketWaiters()
     var applications: [any HostApplication] = []
     var observers: [(SocketEvent) -> Void] = []
     var faultPipe: MemoryWire?
@@ -127,34 +127,85 @@ public final class Host: @unchecked Sendable {
         try? pcap?.flush()
     }
 
-    /// Runs `attempt` on the owner thread, again after every socket event, until it returns a
-    /// value or `timeout` nanoseconds pass (nil: no limit; 0: one try). Returns nil on timeout.
-    public func call<R: Sendable>(
+    /// Runs `attempt` on the owner thread, again after every batch of socket events, until it
+    /// returns a value or `timeout` nanoseconds pass (nil: no limit; 0: one try). Returns nil on
+    /// timeout, or when the host is (or gets) stopped.
+    ///
+    /// For a call about no socket (e.g. waiting for an echo reply); a call that waits on a
+    /// socket uses `call(socket:timeout:_:)`, which is retried on that socket's events only.
+    public func call<R: Sendable>(timeout: Int64?, _ attempt: (inout Stack, inout Effects) -> R?) -> R? {
+        block(fd: -1, moreFDs: [], timeout: timeout, closed: nil, attempt)
+    }
+
+    /// Runs `attempt` on the owner thread and, while it returns nil, again after each event of
+    /// the socket open under `fd` — and of no other socket — until it returns a value or
+    /// `timeout` nanoseconds pass (nil: no limit; 0: one try; then nil).
+    ///
+    /// Closing the socket (from another thread) ends the wait with `EBADF`, as mature
+    /// user-space stacks do (and unlike Linux, where a `recv` blocked on a descriptor that
+    /// another thread closes keeps waiting): the call never reaches a socket that reuses the
+    /// descriptor.
+    public func call<T: Sendable>(
+        socket fd: Int32,
         timeout: Int64?,
-        _ attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?
+        _ attempt: (inout Stack, inout Effects) -> Result<T, Errno>?
+    ) -> Result<T, Errno>? {
+        block(fd: fd, moreFDs: [], timeout: timeout, closed: .failure(.closedWhileWaiting), attempt)
+    }
+
+    /// As `call(socket:timeout:_:)`, waiting on several sockets at once (`poll`): `attempt` is
+    /// retried after an event of any of them; closing any of them ends the wait with `EBADF`.
+    public func call<T: Sendable>(
+        sockets fds: [Int32],
+        timeout: Int64?,
+        _ attempt: (inout Stack, inout Effects) -> Result<T, Errno>?
+    ) -> Result<T, Errno>? {
+        block(
+            fd: fds.first ?? -1,
+            moreFDs: Array(fds.dropFirst()),
+            timeout: timeout,
+            closed: .failure(.closedWhileWaiting),
+            attempt
+        )
+    }
+
+    /// The blocking calls' engine: the thread's reusable `BlockingWaiter` carries the call,
+    /// whose closure writes the answer into this frame; the thread sleeps on the waiter's
+    /// semaphore until the owner thread delivers.
+    func block<R: Sendable>(
+        fd: Int32,
+        moreFDs: [Int32],
+        timeout: Int64?,
+        closed: R?,
+        _ attempt: (inout Stack, inout Effects) -> R?
     ) -> R? {
-        let box = CallResult<R>()
-        let w = Waiter(
-            attempt: { stack, effects in
+        var out: R? = nil
+        withoutActuallyEscaping(
+            { (stack: inout Stack, effects: inout Effects, isClosed: Bool) -> Bool in
+                if isClosed {
+                    out = closed
+                    return true
+                }
                 guard let r = attempt(&stack, &effects) else { return false }
-                box.value = r
-                box.done.signal()
+                out = r
                 return true
             },
-            timeout: timeout,
-            expire: { box.done.signal() }
+            do: { body in
+                let slot = BlockingWaiter.current
+                slot.prepare(fd: fd, moreFDs: moreFDs, timeout: timeout)
+                slot.body = body
+                enqueue(slot)
+                slot.done.wait()
+            }
         )
-        requests.withLock { $0.append(w) }
-        wake.signal()
-        box.done.wait()
-        return box.value
+        return out
     }
 
     /// Queues `attempt` to the owner thread without waiting: it runs there now, again after
-    /// every socket event, until it returns a value or `timeout` nanoseconds pass (nil: no
-    /// limit; 0: one try). `completion` is then called once, on the owner thread, with the value
-    /// — or with nil on timeout, on `cancel()` of the returned call, or when the host is (or
-    /// gets) stopped. Keep `completion` short: resume a continuation, signal a thread.
+    /// every batch of socket events, until it returns a value or `timeout` nanoseconds pass
+    /// (nil: no limit; 0: one try). `completion` is then called once, on the owner thread, with
+    /// the value — or with nil on timeout, on `cancel()` of the returned call, or when the host
+    /// is (or gets) stopped. Keep `completion` short: resume a continuation, signal a thread.
     ///
     /// The non-blocking form of `call`, for async code: no thread waits for the answer.
     @discardableResult
@@ -163,55 +214,76 @@ public final class Host: @unchecked Sendable {
         attempt: @escaping @Sendable (inout Stack, inout Effects) -> R?,
         completion: @escaping @Sendable (R?) -> Void
     ) -> SubmittedCall {
-        let call = SubmittedCall(host: self)
-        let w = Waiter(
-            attempt: { stack, effects in
-                if call.isCancelled {
-                    completion(nil)
-                    return true
-                }
-                guard let r = attempt(&stack, &effects) else { return false }
-                completion(r)
-                return true
-            },
+        let w = AsyncWaiter<R>(fd: -1, timeout: timeout, closedValue: nil, attempt)
+        w.completion = completion
+        submit(w)
+        return SubmittedCall(host: self, waiter: w)
+    }
+
+    /// `submit` for a call that waits on the socket open under `fd`: retried on that socket's
+    /// events only; closing the socket completes it with `EBADF` (see `call(socket:timeout:_:)`).
+    @discardableResult
+    public func submit<T: Sendable>(
+        socket fd: Int32,
+        timeout: Int64?,
+        attempt: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>?,
+        completion: @escaping @Sendable (Result<T, Errno>?) -> Void
+    ) -> SubmittedCall {
+        let w = AsyncWaiter<Result<T, Errno>>(
+            fd: fd,
             timeout: timeout,
-            expire: { completion(nil) }
+            closedValue: .failure(.closedWhileWaiting),
+            attempt
         )
+        w.completion = completion
+        submit(w)
+        return SubmittedCall(host: self, waiter: w)
+    }
+
+    /// Hands an async waiter to the owner thread (after which a cancellation reaches it).
+    func submit(_ w: Waiter) {
+        w.enqueued.store(true, ordering: .sequentiallyConsistent)
+        enqueue(w)
+    }
+
+    /// Queues `w` to the owner thread. When the host is stopped (or never started) the call is
+    /// taken back and delivered nil here, unless the owner thread's final sweep already ended
+    /// it, so it completes exactly once.
+    func enqueue(_ w: Waiter) {
         requests.withLock { $0.append(w) }
         if running.load(ordering: .sequentiallyConsistent) {
             wake.signal()
-        } else {
-            // Stopped (or never started): take the request back unless the owner thread's
-            // final sweep already expired it, so `completion` runs exactly once.
-            let mine = requests.withLock { r in
-                guard let i = r.firstIndex(where: { $0 === w }) else { return false }
-                r.remove(at: i)
-                return true
-            }
-            if mine { completion(nil) }
+            return
         }
-        return call
+        let mine = requests.withLock { r in
+            let before = r.count
+            r.removeAll { $0 === w }
+            return r.count != before
+        }
+        if mine {
+            w.state = .done
+            w.deliver()
+        }
     }
 
-    /// Retries every parked call at once (on the owner thread), so a cancelled one completes.
-    func retryCancelled() {
-        // Runs inside `takeRequests`, which lends it the stack: use that, not `self.stack`.
-        let sweep = Waiter(
-            attempt: { [self] stack, effects in
-                waiters.removeAll { $0.attempt(&stack, &effects) }
-                return true
-            },
-            timeout: 0,
-            expire: {}
-        )
-        requests.withLock { $0.append(sweep) }
+    /// Asks the owner thread to end `w` early (`SubmittedCall.cancel`), once it has it.
+    func cancel(_ w: Waiter) {
+        guard !w.cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
+        // Not yet handed over: the owner thread sees the flag when it takes the call.
+        guard w.enqueued.load(ordering: .sequentiallyConsistent) else { return }
+        requests.withLock { $0.append(w) }
         wake.signal()
     }
 
     /// Runs `body` once on the owner thread and returns its result.
-    public func perform<R: Sendable>(_ body: @escaping @Sendable (inout Stack, inout Effects) -> R) -> R {
+    public func perform<R: Sendable>(_ body: (inout Stack, inout Effects) -> R) -> R {
         call(timeout: nil) { s, e in body(&s, &e) }!
     }
+
+    /// Attempts made after an event, rather than as a call's first try, since the host started
+    /// (read on the owner thread, e.g. in `perform`): for tests that a socket's events retry
+    /// its own waiters only.
+    var retries: Int { waiters.retries }
 
     // MARK: - The owner thread
 
@@ -222,9 +294,7 @@ public final class Host: @unchecked Sendable {
         while running.load(ordering: .relaxed) {
             let before = MonotonicClock.now()
             var deadline = stack.nextDeadline()
-            for w in waiters {
-                if let d = w.deadline, deadline == nil || d < deadline! { deadline = d }
-            }
+            if let d = waiters.earliestDeadline, deadline == nil || d < deadline! { deadline = d }
             if let d = faultPipe?.nextDelivery, deadline == nil || d < deadline! { deadline = d }
             let timeout = deadline.map { max(0, $0.nanoseconds(since: before)) }
             _ = try? poller.wait(timeout: timeout)
@@ -245,13 +315,15 @@ public final class Host: @unchecked Sendable {
             stack.advance(to: now, into: &effects)
             flush(now: now)
         }
-        // Fail whatever still waits.
-        for w in waiters { w.expire() }
-        waiters.removeAll()
+        // Fail whatever still waits, each call once.
+        waiters.finishAll()
         for w in requests.withLock({ r in
             defer { r.removeAll() }
             return r
-        }) { w.expire() }
+        }) where w.state != .done {
+            w.state = .done
+            w.deliver()
+        }
     }
 
     func takeRequests(now: Instant) {
@@ -263,15 +335,38 @@ public final class Host: @unchecked Sendable {
             spareRequests = new
         }
         for w in new {
-            if w.attempt(&stack, &effects) { continue }
+            switch w.state {
+            case .done: continue  // a cancellation that came after the call ended
+            case .parked:
+                // Here again: cancelled while parked.
+                if w.isCancelled { waiters.finish(w) }
+                continue
+            case .queued:
+                break
+            }
+            if w.isCancelled {
+                waiters.finish(w)
+                continue
+            }
+            let open = w.resolveIDs(in: stack)
+            if w.attempt(&stack, &effects) {
+                waiters.finish(w)
+                continue
+            }
+            if !open {
+                // It would wait on a descriptor that names no socket.
+                w.keepClosed(&stack, &effects)
+                waiters.finish(w)
+                continue
+            }
             if let t = w.timeout {
                 if t <= 0 {
-                    w.expire()
+                    waiters.finish(w)
                     continue
                 }
                 w.deadline = now.adding(nanoseconds: t)
             }
-            waiters.append(w)
+            waiters.park(w)
         }
     }
 
@@ -321,59 +416,17 @@ public final class Host: @unchecked Sendable {
                 if i > 0 && events[i - 1] == e { continue }
                 for o in observers { o(e) }
                 for app in applications { app.handle(e, stack: &stack, effects: &effects) }
+                if case .changed(let id) = e { waiters.changed(id) }
             }
             events.removeAll(keepingCapacity: true)
             spareEvents = events
-            retryWaiters()
+            // Each socket's own waiters, then the calls about no socket.
+            waiters.retryWoken(&stack, &effects)
+            waiters.retryUnbound(&stack, &effects)
         }
-    }
-
-    func retryWaiters() {
-        guard !waiters.isEmpty else { return }
-        waiters.removeAll { $0.attempt(&stack, &effects) }
     }
 
     func expireWaiters(now: Instant) {
-        waiters.removeAll { w in
-            guard let d = w.deadline, d <= now else { return false }
-            w.expire()
-            return true
-        }
+        waiters.expire(now: now)
     }
-}
-
-/// A call queued with `Host.submit`.
-public final class SubmittedCall: Sendable {
-    let host: Host
-    let cancelled = Atomic<Bool>(false)
-
-    init(host: Host) { self.host = host }
-
-    var isCancelled: Bool { cancelled.load(ordering: .sequentiallyConsistent) }
-
-    /// Ends the call early: unless it has already completed, its completion is called with nil
-    /// on the owner thread, soon. Calling it again does nothing.
-    public func cancel() {
-        guard !cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        host.retryCancelled()
-    }
-}
-
-/// A call parked on the owner thread until it can complete or its time runs out.
-final class Waiter: @unchecked Sendable {
-    let attempt: (inout Stack, inout Effects) -> Bool
-    let timeout: Int64?
-    var deadline: Instant?
-    let expire: () -> Void
-
-    init(attempt: @escaping (inout Stack, inout Effects) -> Bool, timeout: Int64?, expire: @escaping () -> Void) {
-        self.attempt = attempt
-        self.timeout = timeout
-        self.expire = expire
-    }
-}
-
-final class CallResult<R>: @unchecked Sendable {
-    var value: R?
-    let done = DispatchSemaphore(value: 0)
 }

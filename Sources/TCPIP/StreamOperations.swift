@@ -1,10 +1,10 @@
-import Synchronization
 import TCPIPCore
 
 /// The steps of the stream calls that wait — connect, write-all and close with `SO_LINGER` —
 /// as attempts for the owner thread, shared by the blocking API (`StreamSocket`, the control
 /// server) and the async one (`AsyncConnection`). An attempt returns nil while the call must
-/// keep waiting; `Host.call` or `Host.submit` run it again after every socket event.
+/// keep waiting; `Host.call(socket:…)` or `Host.submit(socket:…)` run it again after each
+/// event of its socket.
 enum StreamOperations {
     /// An attempt made on the owner thread.
     typealias Attempt<R> = @Sendable (inout Stack, inout Effects) -> R?
@@ -102,12 +102,12 @@ enum StreamOperations {
     }
 
     /// Lingering: non-nil once our FIN is acknowledged or the connection is gone.
-    static func lingerOver(fd: Int32) -> Attempt<Void> {
+    static func lingerOver(fd: Int32) -> Attempt<Result<Void, Errno>> {
         { stack, _ in
-            guard case .success(let info?) = stack.tcpInfo(fd), !info.finAcknowledged else { return () }
+            guard case .success(let info?) = stack.tcpInfo(fd), !info.finAcknowledged else { return .success(()) }
             switch info.state {
             case .finWait1, .closing, .lastAck: return nil
-            default: return ()
+            default: return .success(())
             }
         }
     }
@@ -137,7 +137,11 @@ extension Host {
         case .success(false): return .success(())
         case .success(true): break
         }
-        let outcome = call(timeout: timeout, StreamOperations.connectOutcome(fd: fd, address: address, port: port))
+        let outcome = call(
+            socket: fd,
+            timeout: timeout,
+            StreamOperations.connectOutcome(fd: fd, address: address, port: port)
+        )
         return outcome ?? .failure(.EINPROGRESS.with("the handshake is still running"))
     }
 
@@ -148,39 +152,77 @@ extension Host {
         case .failure(let e): return .failure(e)
         case .success(.closed): return .success(())
         case .success(.linger(let seconds)):
-            _ = call(timeout: Int64(min(seconds, 1 << 30)) * 1_000_000_000, StreamOperations.lingerOver(fd: fd))
+            _ = call(
+                socket: fd,
+                timeout: Int64(min(seconds, 1 << 30)) * 1_000_000_000,
+                StreamOperations.lingerOver(fd: fd)
+            )
             return call(timeout: nil, StreamOperations.finishClose(fd: fd))!
         }
     }
 
     /// Writes every byte of `bytes` to stream socket `fd`, waiting for buffer space as needed.
     func streamWriteAll(fd: Int32, _ bytes: [UInt8]) -> Result<Void, Errno> {
-        call(timeout: nil, StreamOperations.sendAll(fd: fd, bytes))!
+        call(socket: fd, timeout: nil, StreamOperations.sendAll(fd: fd, bytes))!
     }
 
     // MARK: - Async
 
     /// `submit` awaited: `attempt`'s value, or nil on timeout, when the host has stopped or
-    /// (if `cancellable`) when the task is cancelled. No thread waits meanwhile.
+    /// (if `cancellable`) when the task is cancelled. No thread waits meanwhile. With `fd` ≥ 0
+    /// the call waits on that socket's events only, and closing the socket ends it with
+    /// `closedValue`.
+    ///
+    /// The waiter is the call's one object: it holds the continuation, which the owner thread
+    /// resumes directly, and it is what a cancellation names.
+    func awaitCall<R: Sendable>(
+        fd: Int32,
+        timeout: Int64?,
+        cancellable: Bool,
+        closedValue: R?,
+        _ attempt: @escaping StreamOperations.Attempt<R>
+    ) async -> R? {
+        let w = AsyncWaiter<R>(fd: fd, timeout: timeout, closedValue: closedValue, attempt)
+        guard cancellable else {
+            return await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
+                w.continuation = continuation
+                submit(w)
+            }
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
+                w.continuation = continuation
+                submit(w)
+            }
+        } onCancel: {
+            cancel(w)
+        }
+    }
+
+    /// An async call about no socket, retried after every batch of events (see `awaitCall`).
     func callAsync<R: Sendable>(
         timeout: Int64?,
         cancellable: Bool = true,
         _ attempt: @escaping StreamOperations.Attempt<R>
     ) async -> R? {
-        guard cancellable else {
-            return await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
-                submit(timeout: timeout, attempt: attempt) { continuation.resume(returning: $0) }
-            }
-        }
-        let handle = CancellationHandle()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<R?, Never>) in
-                let call = submit(timeout: timeout, attempt: attempt) { continuation.resume(returning: $0) }
-                handle.attach(call)
-            }
-        } onCancel: {
-            handle.cancel()
-        }
+        await awaitCall(fd: -1, timeout: timeout, cancellable: cancellable, closedValue: nil, attempt)
+    }
+
+    /// An async call on the socket open under `fd`, retried on its events only; closing the
+    /// socket ends it with `EBADF` (see `Host.call(socket:timeout:_:)`).
+    func callAsync<T: Sendable>(
+        socket fd: Int32,
+        timeout: Int64?,
+        cancellable: Bool = true,
+        _ attempt: @escaping StreamOperations.Attempt<Result<T, Errno>>
+    ) async -> Result<T, Errno>? {
+        await awaitCall(
+            fd: fd,
+            timeout: timeout,
+            cancellable: cancellable,
+            closedValue: .failure(.closedWhileWaiting),
+            attempt
+        )
     }
 
     /// Runs `body` once on the owner thread, awaited.
@@ -199,7 +241,11 @@ extension Host {
         timeout: Int64?,
         _ body: @escaping @Sendable (inout Stack, inout Effects) -> Result<T, Errno>
     ) async -> Result<T, Errno> {
-        if let r = await callAsync(timeout: timeout, StreamOperations.blocking(fd: fd, awaiting: awaiting, body)) {
+        if let r = await callAsync(
+            socket: fd,
+            timeout: timeout,
+            StreamOperations.blocking(fd: fd, awaiting: awaiting, body)
+        ) {
             return r
         }
         return .failure(Task.isCancelled ? Self.interrupted : .EAGAIN.with("timed out: the call would block"))
@@ -209,26 +255,5 @@ extension Host {
     /// stopped).
     static var interrupted: Errno {
         Task.isCancelled ? Errno("ECANCELED", 125, "the task was cancelled") : Errno.EAGAIN.with("the host has stopped")
-    }
-}
-
-/// Links a task's cancellation to the `SubmittedCall` it waits for, whichever comes first.
-final class CancellationHandle: Sendable {
-    let state = Mutex<(call: SubmittedCall?, cancelled: Bool)>((nil, false))
-
-    func attach(_ call: SubmittedCall) {
-        let cancelled = state.withLock { s in
-            s.call = call
-            return s.cancelled
-        }
-        if cancelled { call.cancel() }
-    }
-
-    func cancel() {
-        let call = state.withLock { s in
-            s.cancelled = true
-            return s.call
-        }
-        call?.cancel()
     }
 }

@@ -145,6 +145,31 @@ public final class StreamSocket: Sendable {
         }.get().bytes
     }
 
+    /// `recv(2)` into the caller's memory: copies up to `buffer.count` bytes (at least 1) of
+    /// what has arrived into `buffer` and returns the count; 0 at the end of the stream. Waits
+    /// and fails as `read(max:timeout:)` does, but allocates nothing: the owner thread copies
+    /// from the receive buffer straight into `buffer` while this thread waits.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration? = nil) throws(Errno) -> Int {
+        guard buffer.count > 0 else { throw Errno.EINVAL.with("read needs a non-empty buffer") }
+        let fd = fd
+        return try host.callRetryingWhileBlocked(
+            fd: fd,
+            awaiting: .readable,
+            timeout: timeout.map(DatagramSocket.nanoseconds)
+        ) {
+            stack,
+            effects in stack.receive(fd, to: buffer, into: &effects)
+        }.get().count
+    }
+
+    /// `read(into:timeout:)` into a reusable array: fills `buffer` from its start and returns
+    /// the count (0: the end of the stream); the array keeps its size and storage.
+    public func read(into buffer: inout [UInt8], timeout: Duration? = nil) throws(Errno) -> Int {
+        let r = buffer.withUnsafeMutableBytes { b in Result { () throws(Errno) in try read(into: b, timeout: timeout) }
+        }
+        return try r.get()
+    }
+
     /// `shutdown(2)`: `.write` sends our FIN once the queued data is out (the peer reads the
     /// end of the stream); `.read` makes further reads return the end of the stream.
     public func shutdown(_ how: ShutdownHow = .write) throws(Errno) {

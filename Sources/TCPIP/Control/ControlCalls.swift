@@ -1,8 +1,8 @@
 import TCPIPCore
 
 /// The calls of the control protocol (CONTROL-PROTOCOL.md), each made on the host's owner
-/// thread. A call that can block waits with `Host.call` (never holding a lock), so a blocked
-/// call on one control connection delays no other.
+/// thread. A call that can block waits with `Host.call(socket:…)` on its socket's events
+/// (never holding a lock), so a blocked call on one control connection delays no other.
 struct ControlCalls: Sendable {
     let host: Host
 
@@ -254,7 +254,8 @@ struct ControlCalls: Sendable {
         }
         let timeout = try r.timeout()
         let interest = wanted
-        let result = host.call(timeout: timeout) { stack, _ -> Result<[Readiness], Errno>? in
+        // Waits on each descriptor's socket: an event of any of them retries the poll.
+        let result = host.call(sockets: fds, timeout: timeout) { stack, _ -> Result<[Readiness], Errno>? in
             var ready: [Readiness] = []
             var any = false
             for fd in fds {
