@@ -2,7 +2,7 @@ import TCPIPCore
 
 /// A UDP socket of a `Host`, with blocking calls that may be made from any thread.
 ///
-/// Each call queues to the host's owner thread and waits there for its answer (DESIGN §4), so
+/// Each call queues to the host's owner thread and waits there for its answer, so
 /// a call costs a thread hop each way: for a server that handles many datagrams, prefer a
 /// `HostApplication` (see `UDPEchoApplication`), which runs on the owner thread.
 ///

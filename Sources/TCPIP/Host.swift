@@ -26,7 +26,7 @@ public struct HostConfiguration: Sendable {
 }
 
 /// An application that runs on the host's owner thread, driven by socket events — no thread
-/// hop per packet (DESIGN §4).
+/// hop per packet.
 public protocol HostApplication: AnyObject {
     /// Called once on the owner thread before the first frame is read.
     func start(stack: inout Stack, effects: inout Effects) throws(Errno)

@@ -2,7 +2,7 @@ import TCPIPCore
 
 /// A TCP connection of a `Host`, with blocking calls that may be made from any thread.
 ///
-/// Each call queues to the host's owner thread and waits there for its answer (DESIGN §4): a
+/// Each call queues to the host's owner thread and waits there for its answer: a
 /// call costs a thread hop each way, and `write` hands over all its bytes in one call however
 /// many times it has to wait for buffer space. Several threads may use one socket at once (one
 /// reading while another writes, say), as with POSIX descriptors.
