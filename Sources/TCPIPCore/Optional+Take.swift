@@ -1,8 +1,9 @@
 extension Optional {
-    /// Moves the value out, leaving nil (so a struct can be mutated without a copy).
+    /// Moves the value out, leaving nil (so a struct can be mutated without a copy: `swap`
+    /// moves the bits instead of copying the value and releasing the original).
     mutating func take() -> Wrapped? {
-        let v = self
-        self = nil
+        var v: Wrapped? = nil
+        swap(&v, &self)
         return v
     }
 }

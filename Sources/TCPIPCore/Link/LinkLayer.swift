@@ -283,7 +283,7 @@ struct LinkLayer {
             )
             return
         }
-        if var e = neighbors.entries[nextHop], let mac = e.mac {
+        if let i = neighbors.entries.index(forKey: nextHop), let mac = neighbors.entries.values[i].mac {
             commitEthernet(
                 source: iface.mac,
                 destination: mac,
@@ -292,10 +292,9 @@ struct LinkLayer {
                 ctx: &ctx,
                 effects: &effects
             )
-            if e.expires <= ctx.now && e.nextRequest == nil {
+            if neighbors.entries.values[i].expires <= ctx.now && neighbors.entries.values[i].nextRequest == nil {
                 // Stale: keep using it, and re-validate it (RFC 1122 §2.3.2.1).
-                e.requestsSent = 0
-                neighbors.entries[nextHop] = e
+                neighbors.entries.values[i].requestsSent = 0
                 sendARPRequest(for: nextHop, ctx: &ctx, effects: &effects)
             }
             return

@@ -177,8 +177,11 @@ extension Stack {
     }
 
     /// Tells the owners of datagrams the lower layers could not deliver.
-    mutating func reportUndeliverable(effects: inout Effects) {
-        guard !context.undeliverable.isEmpty else { return }
+    @inline(__always) mutating func reportUndeliverable(effects: inout Effects) {
+        if !context.undeliverable.isEmpty { tellUndeliverableOwners(effects: &effects) }
+    }
+
+    mutating func tellUndeliverableOwners(effects: inout Effects) {
         var owners: [PacketOwner] = []
         swap(&owners, &context.undeliverable)
         for owner in owners { notifyUnreachable(owner, effects: &effects) }

@@ -19,7 +19,7 @@ extension Stack {
         let text = UnsafeRawBufferPointer(
             rebasing: payload[header.dataOffset..<(header.dataOffset + header.payloadLength)]
         )
-        let seg = TCPSegment(header: header, source: ip.source, destination: ip.destination, text: text)
+        var seg = TCPSegment(header: header, source: ip.source, destination: ip.destination, text: text)
         let tuple = TCPFourTuple(
             localAddress: ip.destination,
             localPort: header.destinationPort,
@@ -28,12 +28,12 @@ extension Stack {
         )
         if let slot = tcp.byTuple[tuple] {
             var c = tcp.slots[slot].take()!
-            var working = seg
-            let reopen = tcpSegmentArrives(&c, &working, effects: &effects)
+            let reopen = tcpSegmentArrives(&c, &seg, effects: &effects)
             tcpStore(c, slot: slot, effects: &effects)
             guard reopen else { return }
             // A new SYN for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191): the old
-            // incarnation is gone; the listener takes the SYN.
+            // incarnation is gone; the listener takes the SYN, as it arrived.
+            seg = TCPSegment(header: header, source: ip.source, destination: ip.destination, text: text)
         }
         if let lfd = tcpListener(address: ip.destination, port: header.destinationPort) {
             return tcpListenInput(lfd, seg, effects: &effects)

@@ -1,7 +1,7 @@
 extension Stack {
     /// "first check sequence number" (RFC 9293 §3.10.7.4): the acceptability test of the
     /// segment against the receive window, then trimming it to the window.
-    mutating func tcpFirstCheckSequenceNumber(
+    @inline(__always) mutating func tcpFirstCheckSequenceNumber(
         _ c: inout TCPConnection,
         _ seg: inout TCPSegment,
         effects: inout Effects
@@ -63,7 +63,11 @@ extension Stack {
 
     /// "second check the RST bit" (RFC 9293 §3.10.7.4) with RFC 5961 §3.2: only a RST at
     /// exactly RCV.NXT resets; any other RST in the window gets a challenge ACK.
-    mutating func tcpSecondCheckRST(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> TCPStep {
+    @inline(__always) mutating func tcpSecondCheckRST(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> TCPStep {
         guard seg.flags.contains(.rst) else { return .next }
         guard seg.receivedSeq == c.rcvNxt else {
             tcpChallengeAck(&c, effects: &effects)
@@ -94,7 +98,11 @@ extension Stack {
     /// "fourth, check the SYN bit" (RFC 9293 §3.10.7.4 and RFC 5961 §4.2): a SYN in a
     /// synchronized state gets a challenge ACK; in SYN-RECEIVED after a passive open the
     /// connection returns to LISTEN.
-    mutating func tcpFourthCheckSYN(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> TCPStep {
+    @inline(__always) mutating func tcpFourthCheckSYN(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> TCPStep {
         guard seg.flags.contains(.syn) else { return .next }
         if c.state == .synReceived && c.passive {
             tcpDetachFromListener(&c)
@@ -107,7 +115,11 @@ extension Stack {
 
     /// "fifth check the ACK field" (RFC 9293 §3.10.7.4): completes the handshake in
     /// SYN-RECEIVED, drops unacceptable ACKs (RFC 5961 §5.2), then processes the ACK.
-    mutating func tcpFifthCheckACK(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> TCPStep {
+    @inline(__always) mutating func tcpFifthCheckACK(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> TCPStep {
         // "if the ACK bit is off, drop the segment and return".
         guard seg.flags.contains(.ack) else {
             drop(.tcpNoACK)
@@ -158,8 +170,11 @@ extension Stack {
     }
 
     /// "seventh, process the segment text" (RFC 9293 §3.10.7.4).
-    mutating func tcpSeventhProcessText(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> TCPStep
-    {
+    @inline(__always) mutating func tcpSeventhProcessText(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> TCPStep {
         guard !seg.text.isEmpty else { return .next }
         guard c.state.receivesData else {
             // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur since a FIN has
@@ -187,7 +202,11 @@ extension Stack {
 
     /// "eighth, check the FIN bit" (RFC 9293 §3.10.7.4): a FIN in order is taken now, one
     /// behind a hole when the hole fills.
-    mutating func tcpEighthCheckFIN(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) {
+    @inline(__always) mutating func tcpEighthCheckFIN(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) {
         guard seg.flags.contains(.fin) else { return }
         let finAt = seg.seq + seg.text.count
         if finAt == c.rcvNxt {

@@ -40,8 +40,11 @@ extension Stack {
     /// number is above what the old incarnation used (RFC 9293 §3.10.7.4 "TIME-WAIT STATE",
     /// RFC 1122 §4.2.2.13; RFC 6191 extends the rule with timestamps). True: the old
     /// incarnation is closed and the SYN goes to the listener.
-    mutating func tcpTimeWaitAcceptsNewSYN(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> Bool
-    {
+    @inline(__always) mutating func tcpTimeWaitAcceptsNewSYN(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> Bool {
         guard c.state == .timeWait, seg.flags.contains(.syn), !seg.flags.contains(.ack), !seg.flags.contains(.rst),
             seg.seq > c.rcvNxt
         else { return false }
@@ -53,7 +56,7 @@ extension Stack {
     /// §3.10.7.4 "fourth", §3.5 figure 8): either the SYN,ACK of a simultaneous open — its SYN
     /// is the one already acknowledged and its ACK completes the handshake — or a
     /// retransmitted SYN, answered with our SYN,ACK again.
-    mutating func tcpSynReceivedDuplicateSYN(
+    @inline(__always) mutating func tcpSynReceivedDuplicateSYN(
         _ c: inout TCPConnection,
         _ seg: inout TCPSegment,
         effects: inout Effects
@@ -75,7 +78,11 @@ extension Stack {
     /// RFC 7323 §5.3 (PAWS): a segment whose timestamp is older than TS.Recent is a duplicate
     /// from an earlier wrap; acknowledge and drop it (unless it is a RST). TS.Recent older than
     /// 24 days is invalid (RFC 7323 §5.5).
-    mutating func tcpPAWS(_ c: inout TCPConnection, _ seg: TCPSegment, effects: inout Effects) -> TCPStep {
+    @inline(__always) mutating func tcpPAWS(
+        _ c: inout TCPConnection,
+        _ seg: TCPSegment,
+        effects: inout Effects
+    ) -> TCPStep {
         guard c.timestamps, let ts = seg.header.options.timestamps, !seg.flags.contains(.rst) else { return .next }
         let stale = Int32(bitPattern: ts.value &- c.tsRecent) < 0
         guard stale && now.nanoseconds(since: c.tsRecentAge) < 24 * 86_400 * 1_000_000_000 else { return .next }
