@@ -121,14 +121,14 @@ public final class AsyncConnection: Sendable {
         guard let step = await host.callAsync(timeout: nil, StreamOperations.startClose(fd: fd)) else {
             throw Host.interrupted
         }
-        if case .linger(let seconds) = try step.get() {
+        if case .linger(let seconds, let id) = try step.get() {
             _ = await host.callAsync(
                 socket: fd,
                 timeout: Int64(Swift.min(seconds, 1 << 30)) * 1_000_000_000,
-                StreamOperations.lingerOver(fd: fd)
+                StreamOperations.lingerOver(id)
             )
             // Finish even when cancelled: the descriptor must not leak.
-            let done = await host.callAsync(timeout: nil, cancellable: false, StreamOperations.finishClose(fd: fd))
+            let done = await host.callAsync(timeout: nil, cancellable: false, StreamOperations.finishClose(id))
             try (done ?? .success(())).get()
         }
     }

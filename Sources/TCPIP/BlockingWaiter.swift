@@ -37,6 +37,8 @@ final class BlockingWaiter: Waiter, @unchecked Sendable {
         self.timeout = timeout
         state = .queued
         deadline = nil
+        parkedIndex = -1
+        heapIndex = -1
     }
 
     /// The calling thread's slot, made on its first blocking call.

@@ -62,6 +62,9 @@ public final class Host: @unchecked Sendable {
     var spareRequests: [Waiter] = []
     // Shared state.
     let requests = Mutex<[Waiter]>([])
+    /// Who may touch the stack outside a call: the owner thread while it runs, else one
+    /// `perform` at a time.
+    let ownerAccess = Mutex<Void>(())
     let running = Atomic<Bool>(false)
     let stopped = DispatchSemaphore(value: 0)
     var thread: Thread?
@@ -276,8 +279,17 @@ public final class Host: @unchecked Sendable {
     }
 
     /// Runs `body` once on the owner thread and returns its result.
+    ///
+    /// On a host that is stopped (or not yet started) `body` runs on the calling thread, one
+    /// call at a time, against the stack as the owner thread left it: calls still answer
+    /// (`close`, `getsockopt`, `netstat`), but nothing they produce is sent.
     public func perform<R: Sendable>(_ body: (inout Stack, inout Effects) -> R) -> R {
-        call(timeout: nil) { s, e in body(&s, &e) }!
+        if let r = call(timeout: nil, { s, e in body(&s, &e) }) { return r }
+        return ownerAccess.withLock { _ in
+            let r = body(&stack, &effects)
+            effects.removeAll()
+            return r
+        }
     }
 
     /// Attempts made after an event, rather than as a call's first try, since the host started
@@ -288,6 +300,12 @@ public final class Host: @unchecked Sendable {
     // MARK: - The owner thread
 
     func run() {
+        // Held while the owner thread owns the stack, so that `perform` on a stopped host
+        // waits for the thread's last turn before it touches the stack.
+        ownerAccess.withLock { _ in runLoop() }
+    }
+
+    func runLoop() {
         var poller = Poller(fds: [device.readinessDescriptor, wake.fd])
         // What the applications' start produced (a SYN, say) goes out before the first wait.
         flush(now: MonotonicClock.now())

@@ -37,6 +37,7 @@ struct SocketWaiters {
         } else {
             unbound.append(w)
         }
+        w.heapIndex = -1
         if w.deadline != nil {
             w.heapIndex = heap.count
             heap.append(w)
@@ -121,6 +122,10 @@ struct SocketWaiters {
         parked.removeAll()
         heap.removeAll()
         for w in all {
+            // A blocking call's waiter is its thread's, reused by its next call (perhaps on
+            // another host): it leaves with no index into these tables.
+            w.parkedIndex = -1
+            w.heapIndex = -1
             w.state = .done
             w.deliver()
         }

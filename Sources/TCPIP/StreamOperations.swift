@@ -14,8 +14,8 @@ enum StreamOperations {
         /// The descriptor is closed.
         case closed
         /// A positive `SO_LINGER`: our FIN is queued; wait up to this many seconds for its
-        /// acknowledgement, then close the descriptor.
-        case linger(seconds: Int)
+        /// acknowledgement, then close the descriptor — if it still names this socket.
+        case linger(seconds: Int, socket: SocketID)
     }
 
     /// The first step of `connect(2)`: sends the SYN of a stream socket (true: the handshake
@@ -86,14 +86,14 @@ enum StreamOperations {
                 return .failure(.EBADF.with("descriptor \(fd) is not an open socket"))
             }
             if type == .stream, case .success(let linger?) = stack.option(fd, .soLinger), linger > 0,
-                case .success(let info?) = stack.tcpInfo(fd), info.receiveQueue == 0
+                case .success(let info?) = stack.tcpInfo(fd), info.receiveQueue == 0, let id = stack.socketID(fd)
             {
                 switch info.state {
                 case .established, .closeWait:
                     _ = stack.shutdown(fd, how: .write, into: &effects)
-                    return .success(.linger(seconds: linger))
+                    return .success(.linger(seconds: linger, socket: id))
                 case .finWait1, .closing, .lastAck:
-                    if !info.finAcknowledged { return .success(.linger(seconds: linger)) }
+                    if !info.finAcknowledged { return .success(.linger(seconds: linger, socket: id)) }
                 default: break
                 }
             }
@@ -102,9 +102,11 @@ enum StreamOperations {
     }
 
     /// Lingering: non-nil once our FIN is acknowledged or the connection is gone.
-    static func lingerOver(fd: Int32) -> Attempt<Result<Void, Errno>> {
+    static func lingerOver(_ id: SocketID) -> Attempt<Result<Void, Errno>> {
         { stack, _ in
-            guard case .success(let info?) = stack.tcpInfo(fd), !info.finAcknowledged else { return .success(()) }
+            guard stack.socketID(id.descriptor) == id, case .success(let info?) = stack.tcpInfo(id.descriptor),
+                !info.finAcknowledged
+            else { return .success(()) }
             switch info.state {
             case .finWait1, .closing, .lastAck: return nil
             default: return .success(())
@@ -113,9 +115,15 @@ enum StreamOperations {
     }
 
     /// The last step of a lingering close: the descriptor goes; the connection, if still
-    /// there, carries on without it.
-    static func finishClose(fd: Int32) -> Attempt<Result<Void, Errno>> {
-        { stack, effects in stack.close(fd, into: &effects) }
+    /// there, carries on without it. A descriptor closed meanwhile by another thread (and
+    /// perhaps given to a new socket) is left alone: EBADF.
+    static func finishClose(_ id: SocketID) -> Attempt<Result<Void, Errno>> {
+        { stack, effects in
+            guard stack.socketID(id.descriptor) == id else {
+                return .failure(.EBADF.with("descriptor \(id.descriptor) was closed while lingering"))
+            }
+            return stack.close(id.descriptor, into: &effects)
+        }
     }
 
     /// `bytes.count` bytes taken so far by `sendAll`; touched on the owner thread only.
@@ -147,23 +155,27 @@ extension Host {
 
     /// A blocking `close(2)` that follows `SO_LINGER` (see `StreamOperations.startClose`).
     func streamClose(fd: Int32) -> Result<Void, Errno> {
-        let step = call(timeout: nil, StreamOperations.startClose(fd: fd))!
+        guard let step = call(timeout: nil, StreamOperations.startClose(fd: fd)) else {
+            return perform { stack, effects in stack.close(fd, into: &effects) }
+        }
         switch step {
         case .failure(let e): return .failure(e)
         case .success(.closed): return .success(())
-        case .success(.linger(let seconds)):
+        case .success(.linger(let seconds, let id)):
             _ = call(
                 socket: fd,
                 timeout: Int64(min(seconds, 1 << 30)) * 1_000_000_000,
-                StreamOperations.lingerOver(fd: fd)
+                StreamOperations.lingerOver(id)
             )
-            return call(timeout: nil, StreamOperations.finishClose(fd: fd))!
+            return call(timeout: nil, StreamOperations.finishClose(id))
+                ?? perform { stack, effects in StreamOperations.finishClose(id)(&stack, &effects)! }
         }
     }
 
     /// Writes every byte of `bytes` to stream socket `fd`, waiting for buffer space as needed.
     func streamWriteAll(fd: Int32, _ bytes: [UInt8]) -> Result<Void, Errno> {
-        call(socket: fd, timeout: nil, StreamOperations.sendAll(fd: fd, bytes))!
+        call(socket: fd, timeout: nil, StreamOperations.sendAll(fd: fd, bytes))
+            ?? .failure(.ENETDOWN.with("the host has stopped"))
     }
 
     // MARK: - Async

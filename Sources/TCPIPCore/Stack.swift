@@ -64,8 +64,8 @@ public struct Stack {
         if now > context.now { context.now = now }
         link.timers(ctx: &context, effects: &effects)
         ipv4.timers(ctx: &context, link: &link, effects: &effects)
-        reportUndeliverable(effects: &effects)
         tcpTimers(effects: &effects)
+        reportUndeliverable(effects: &effects)
     }
 
     /// The earliest instant at which `advance` has work to do, or nil when no timer is set.

@@ -101,7 +101,10 @@ extension Stack {
     }
 
     /// Sends the transport datagram being built in `effects.frames` (RFC 791; see
-    /// `IPv4Layer.send`).
+    /// `IPv4Layer.send`). A datagram the link refuses is reported to its owner once the
+    /// sender's state is back in place (`reportUndeliverable`: after `tcpStore`, at the end of
+    /// `udpOutput`, `receive` and `advance`), so a connection is never told while taken out
+    /// of its slot.
     ///
     /// - Returns: `EMSGSIZE` when DF is set and the datagram does not fit the MTU.
     @discardableResult
@@ -125,7 +128,6 @@ extension Stack {
             link: &link,
             effects: &effects
         )
-        reportUndeliverable(effects: &effects)
         return r
     }
 

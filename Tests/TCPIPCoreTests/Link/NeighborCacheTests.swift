@@ -145,6 +145,20 @@ import Testing
         #expect(h.takeSent().compactMap(Decoded.init).first?.isARPRequest == true)
     }
 
+    /// A SYN the link refuses at once (the neighbour cache is full of addresses still
+    /// resolving) fails the connect with EHOSTUNREACH, as a failed resolution does: the
+    /// connection hears of it once it is back in its slot.
+    @Test func aSYNRefusedByAFullCacheFailsTheConnect() throws {
+        var (h, fd) = Self.harness { $0.arpMaxEntries = 1 }
+        _ = Self.send(&h, fd, [1], to: IPv4Address(10, 0, 0, 50))  // takes the one entry
+        let s = h.call { s, _ in s.socket(.stream) }.value!
+        let r = h.call { st, fx in st.connect(s, address: IPv4Address(10, 0, 0, 60), port: 80, into: &fx) }
+        #expect(r.error == nil)
+        #expect(h.stack.counters[.arpPendingQueueFull] == 1)
+        #expect(h.stack.tcpInfo(s).value??.state == .closed)
+        #expect(h.call { st, _ in st.takeError(s) }.value == .EHOSTUNREACH)
+    }
+
     /// RFC 1122 §4.1.3.3 leaves asynchronous errors on unconnected UDP sockets to the
     /// application; Linux without IP_RECVERR reports none (udp_err), and nor does the stack.
     @Test func anUnconnectedSocketHearsNothingWhenResolutionFails() throws {

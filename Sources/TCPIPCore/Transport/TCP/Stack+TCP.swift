@@ -95,6 +95,8 @@ extension Stack {
     /// Puts a connection back after an event, schedules its timers, and frees it once nothing
     /// refers to it.
     mutating func tcpStore(_ c: consuming TCPConnection, slot: Int, effects: inout Effects) {
+        // With the connection back in its slot, it can hear that the link refused a segment.
+        defer { reportUndeliverable(effects: &effects) }
         if c.state == .closed {
             if tcp.byTuple[c.tuple] == slot { tcp.byTuple[c.tuple] = nil }
             c.retransmitAt = nil

@@ -131,14 +131,15 @@ extension Stack {
         }
         context.count(.udpDatagramsOut)
         // UDP datagrams are fragmented as needed (DF clear).
-        return ipSend(
+        let sent = ipSend(
             route: route,
             protocol: IPProtocol.udp,
             destination: destination,
             owner: sockets.id(of: fd).map { .socket($0) } ?? .none,
             effects: &effects
         )
-        .map { data.count }
+        reportUndeliverable(effects: &effects)
+        return sent.map { data.count }
     }
 
     /// A free ephemeral port chosen at random (RFC 6056 §3.3.1, Algorithm 1: random start,
