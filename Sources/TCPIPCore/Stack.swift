@@ -28,8 +28,8 @@ public struct Stack {
     var ipv4: IPv4Layer
     /// The descriptor table.
     var sockets: SocketTable
-    /// UDP: the ports bound by datagram sockets.
-    var udp = UDPBindings()
+    /// UDP: the datagram endpoints and their ports.
+    var udp = UDPLayer()
     /// TCP: connections, listeners' bindings, timers.
     var tcp: TCPTable
 

@@ -84,8 +84,6 @@ struct Socket {
     var options: SocketOptions
     /// The pending error (`SO_ERROR`), reported once by the next call that can fail.
     var pendingError: Errno?
-    /// Datagram state (UDP sockets).
-    var udp = UDPSocketState()
     /// Stream state (TCP sockets).
     var tcp = TCPSocketState()
 }

@@ -52,6 +52,7 @@ extension Stack {
                 sendBuffer: configuration.defaultSendBuffer
             )
         guard let fd = sockets.insert(Socket(type: type, options: options)) else { return .failure(.EMFILE) }
+        if type == .dgram { udp.open(fd, receiveBuffer: options.receiveBuffer) }
         trace(.socketCreated(fd: fd, type: type))
         return .success(fd)
     }
@@ -72,50 +73,20 @@ extension Stack {
             sockets[fd] = s
             return r
         }
-        guard s.udp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
-        var chosen = port
-        if port == 0 {
-            guard let p = ephemeralUDPPort() else { return .failure(.EADDRINUSE.with("no free ephemeral port")) }
-            chosen = p
-        } else if let fds = udp.ports[port] {
-            for other in fds {
-                guard let o = sockets[other] else { continue }
-                let overlap = o.udp.localAddress == .any || address == .any || o.udp.localAddress == address
-                if overlap && !(o.options.reuseAddress && s.options.reuseAddress) {
-                    return .failure(.EADDRINUSE.with("port \(port) is already bound"))
-                }
-            }
-        }
-        s.udp.localAddress = address
-        s.udp.localPort = chosen
-        sockets[fd] = s
-        udp.add(fd, port: chosen)
-        trace(.socketBound(fd: fd, address: address, port: chosen))
-        return .success(())
+        return udpBind(fd, address: address, port: port)
     }
 
-    /// `connect(2)` on a datagram socket: sets the default peer (and binds if unbound).
+    /// `connect(2)`: a stream socket starts the handshake (RFC 9293 §3.10.1 active OPEN); a
+    /// datagram socket takes its default peer (and an ephemeral port if unbound).
     public mutating func connect(
         _ fd: Int32,
         address: IPv4Address,
         port: UInt16,
         into effects: inout Effects
     ) -> Result<Void, Errno> {
-        guard var s = sockets[fd] else { return .failure(.EBADF) }
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpConnect(fd, address: address, port: port, effects: &effects) }
-        guard port != 0 else { return .failure(.EINVAL.with("port 0")) }
-        guard route(to: address) != nil else { return .failure(.ENETUNREACH) }
-        if s.udp.localPort == 0 {
-            guard let p = ephemeralUDPPort() else { return .failure(.EAGAIN.with("no free ephemeral port")) }
-            s.udp.localPort = p
-            udp.add(fd, port: p)
-            trace(.socketBound(fd: fd, address: s.udp.localAddress, port: p))
-        }
-        s.udp.remoteAddress = address
-        s.udp.remotePort = port
-        s.pendingError = nil
-        sockets[fd] = s
-        return .success(())
+        return udpConnect(fd, address: address, port: port)
     }
 
     /// `send(2)`: a datagram to the connected peer.
@@ -126,8 +97,8 @@ extension Stack {
     ) -> Result<Int, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
-        guard let ra = s.udp.remoteAddress else { return .failure(.EDESTADDRREQ) }
-        return sendTo(fd, data, address: ra, port: s.udp.remotePort, into: &effects)
+        guard let e = udp[fd], let ra = e.remoteAddress else { return .failure(.EDESTADDRREQ) }
+        return sendTo(fd, data, address: ra, port: e.remotePort, into: &effects)
     }
 
     /// `sendto(2)`: a datagram to `address:port`.
@@ -145,7 +116,7 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
-        guard !s.udp.writeShut else { return .failure(.EPIPE) }
+        guard udp[fd]?.writeShut == false else { return .failure(.EPIPE) }
         guard data.count <= s.options.sendBuffer else { return .failure(.EMSGSIZE) }
         return udpOutput(fd: fd, data: data, destination: address, port: port, effects: &effects)
     }
@@ -160,13 +131,8 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
-        let next = sockets.modify(fd) { socket -> ReceivedDatagram? in
-            guard let d = socket.udp.queue.popFirst() else { return nil }
-            socket.udp.queuedBytes -= d.bytes.count
-            return d
-        }
-        guard var d = next ?? nil else {
-            return .failure(s.udp.readShut ? .EAGAIN.with("socket is shut down for reading") : .EAGAIN)
+        guard var d = udp.dequeue(fd) else {
+            return .failure(udp[fd]?.readShut == true ? .EAGAIN.with("socket is shut down for reading") : .EAGAIN)
         }
         if d.bytes.count > max { d.bytes.removeLast(d.bytes.count - Swift.max(0, max)) }
         return .success(d)
@@ -174,7 +140,7 @@ extension Stack {
 
     /// `shutdown(2)`.
     public mutating func shutdown(_ fd: Int32, how: ShutdownHow, into effects: inout Effects) -> Result<Void, Errno> {
-        guard var s = sockets[fd] else { return .failure(.EBADF) }
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream {
             return withConnection(fd, effects: &effects) { stack, c, effects in
                 if how != .write {
@@ -185,10 +151,11 @@ extension Stack {
                 return .success(())
             }
         }
-        guard s.udp.isConnected else { return .failure(.ENOTCONN) }
-        if how != .write { s.udp.readShut = true }
-        if how != .read { s.udp.writeShut = true }
-        sockets[fd] = s
+        guard udp[fd]?.isConnected == true else { return .failure(.ENOTCONN) }
+        udp.modify(fd) { e in
+            if how != .write { e.readShut = true }
+            if how != .read { e.writeShut = true }
+        }
         socketChanged(fd, effects: &effects)
         return .success(())
     }
@@ -197,7 +164,7 @@ extension Stack {
     public mutating func close(_ fd: Int32, into effects: inout Effects) -> Result<Void, Errno> {
         guard let s = sockets[fd], let id = sockets.id(of: fd) else { return .failure(.EBADF) }
         if s.type == .stream { tcpClose(fd, s, effects: &effects) }
-        if s.udp.localPort != 0 { udp.remove(fd, port: s.udp.localPort) }
+        if s.type == .dgram { udp.close(fd) }
         sockets[fd] = nil
         trace(.socketClosed(fd: fd))
         effects.events.append(.changed(id))
@@ -207,7 +174,8 @@ extension Stack {
     /// `getsockname(2)`.
     public func localAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).map {
-            $0.type == .stream ? ($0.tcp.localAddress, $0.tcp.localPort) : ($0.udp.localAddress, $0.udp.localPort)
+            $0.type == .stream
+                ? ($0.tcp.localAddress, $0.tcp.localPort) : (udp[fd]?.localAddress ?? .any, udp[fd]?.localPort ?? 0)
         }
     }
 
@@ -222,8 +190,8 @@ extension Stack {
                 }
                 return .success((c.tuple.remoteAddress, c.tuple.remotePort))
             }
-            guard let ra = s.udp.remoteAddress else { return .failure(.ENOTCONN) }
-            return .success((ra, s.udp.remotePort))
+            guard let e = udp[fd], let ra = e.remoteAddress else { return .failure(.ENOTCONN) }
+            return .success((ra, e.remotePort))
         }
     }
 
@@ -261,6 +229,12 @@ extension Stack {
             s.options.userTimeout = v
         }
         sockets[fd] = s
+        if s.type == .dgram {
+            udp.modify(fd) { e in
+                e.reuseAddress = s.options.reuseAddress
+                e.receiveBuffer = s.options.receiveBuffer
+            }
+        }
         if s.type == .stream, let slot = s.tcp.connection, var c = tcp.slots[slot] {
             c.noDelay = s.options.noDelay
             c.keepAlive = s.options.keepAlive
@@ -326,11 +300,12 @@ extension Stack {
     public func readiness(_ fd: Int32) -> Readiness? {
         guard let s = sockets[fd] else { return nil }
         if s.type == .stream { return tcpReadiness(s) }
+        guard let e = udp[fd] else { return [] }
         var r: Readiness = []
-        if !s.udp.queue.isEmpty || s.udp.readShut { r.insert(.readable) }
-        if !s.udp.writeShut { r.insert(.writable) }
+        if !e.queue.isEmpty || e.readShut { r.insert(.readable) }
+        if !e.writeShut { r.insert(.writable) }
         if s.pendingError != nil { r.insert(.error) }
-        if s.udp.readShut && s.udp.writeShut { r.insert(.hangUp) }
+        if e.readShut && e.writeShut { r.insert(.hangUp) }
         return r
     }
 
@@ -374,14 +349,15 @@ extension Stack {
                     receiveQueue: 0
                 )
             }
+            let e = udp[fd] ?? UDPSocketState(receiveBuffer: 0)
             return SocketSummary(
                 fd: fd,
                 proto: "udp",
-                local: s.udp.localPort == 0 ? nil : (s.udp.localAddress, s.udp.localPort),
-                remote: s.udp.remoteAddress.map { ($0, s.udp.remotePort) },
+                local: e.localPort == 0 ? nil : (e.localAddress, e.localPort),
+                remote: e.remoteAddress.map { ($0, e.remotePort) },
                 state: nil,
                 sendQueue: 0,
-                receiveQueue: s.udp.queuedBytes
+                receiveQueue: e.queuedBytes
             )
         } + tcpNetstat()
     }

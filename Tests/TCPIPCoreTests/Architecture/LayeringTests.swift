@@ -75,6 +75,19 @@ import Testing
         }
     }
 
+    /// The transports keep to themselves: TCP never names UDP's endpoints, nor UDP TCP's
+    /// connections.
+    @Test func theTransportsDoNotReachIntoEachOther() {
+        for f in Self.coreFiles where f.path.hasPrefix("Transport/TCP/") {
+            let hits = Self.uses(#"\budp(\.|\[)"#, in: f)
+            #expect(hits.isEmpty, "\(f.path) reaches into UDP: \(hits)")
+        }
+        for f in Self.coreFiles where f.path.hasPrefix("Transport/UDP/") {
+            let hits = Self.uses(#"\btcp\."#, in: f)
+            #expect(hits.isEmpty, "\(f.path) reaches into TCP: \(hits)")
+        }
+    }
+
     /// Below the transports nothing names a socket, a connection or a binding: failures go up
     /// by owner identity (`PacketOwner`) and ICMP errors as `TransportError`.
     @Test func theLowerLayersNeverNameTransportOrSocketState() {

@@ -10,7 +10,7 @@ public struct ReceivedDatagram: Sendable, Equatable {
     public var bytes: [UInt8]
 }
 
-/// A datagram socket's state: its binding, default peer and receive queue (RFC 768).
+/// A datagram socket's endpoint: its binding, default peer and receive queue (RFC 768).
 struct UDPSocketState {
     var localAddress: IPv4Address = .any
     /// 0 while unbound.
@@ -22,19 +22,12 @@ struct UDPSocketState {
     var queuedBytes = 0
     var readShut = false
     var writeShut = false
+    /// SO_REUSEADDR, as the socket set it (the bind rule looks at both sockets' flags).
+    var reuseAddress = false
+    /// SO_RCVBUF: the receive queue's bound in payload bytes.
+    var receiveBuffer: Int
 
     var isConnected: Bool { remoteAddress != nil }
-}
 
-/// Which sockets are bound to each UDP port.
-struct UDPBindings {
-    var ports: [UInt16: [Int32]] = [:]
-
-    mutating func add(_ fd: Int32, port: UInt16) { ports[port, default: []].append(fd) }
-
-    mutating func remove(_ fd: Int32, port: UInt16) {
-        guard var list = ports[port] else { return }
-        list.removeAll { $0 == fd }
-        ports[port] = list.isEmpty ? nil : list
-    }
+    init(receiveBuffer: Int) { self.receiveBuffer = receiveBuffer }
 }
