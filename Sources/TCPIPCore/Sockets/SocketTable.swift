@@ -78,12 +78,11 @@ struct SocketTable {
     }
 }
 
-/// One socket: its type, options and protocol state.
+/// One socket: its type, its options and its pending error. Its protocol state is its
+/// transport's (`UDPLayer`, `TCPTable.endpoints`), found by the same descriptor.
 struct Socket {
     var type: SocketType
     var options: SocketOptions
     /// The pending error (`SO_ERROR`), reported once by the next call that can fail.
     var pendingError: Errno?
-    /// Stream state (TCP sockets).
-    var tcp = TCPSocketState()
 }

@@ -52,7 +52,10 @@ extension Stack {
                 sendBuffer: configuration.defaultSendBuffer
             )
         guard let fd = sockets.insert(Socket(type: type, options: options)) else { return .failure(.EMFILE) }
-        if type == .dgram { udp.open(fd, receiveBuffer: options.receiveBuffer) }
+        switch type {
+        case .dgram: udp.open(fd, receiveBuffer: options.receiveBuffer)
+        case .stream: tcp.endpoints[fd] = TCPSocketState()
+        }
         trace(.socketCreated(fd: fd, type: type))
         return .success(fd)
     }
@@ -64,15 +67,11 @@ extension Stack {
 
     /// `bind(2)`: gives the socket a local address and port (0: an ephemeral port).
     public mutating func bind(_ fd: Int32, address: IPv4Address = .any, port: UInt16) -> Result<Void, Errno> {
-        guard var s = sockets[fd] else { return .failure(.EBADF) }
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
         if address != .any && !interfaces.contains(where: { $0.address == address }) {
             return .failure(.EADDRNOTAVAIL.with("\(address) is not an address of this stack"))
         }
-        if s.type == .stream {
-            let r = tcpBind(fd, &s, address: address, port: port)
-            sockets[fd] = s
-            return r
-        }
+        if s.type == .stream { return tcpBind(fd, address: address, port: port) }
         return udpBind(fd, address: address, port: port)
     }
 
@@ -175,7 +174,8 @@ extension Stack {
     public func localAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).map {
             $0.type == .stream
-                ? ($0.tcp.localAddress, $0.tcp.localPort) : (udp[fd]?.localAddress ?? .any, udp[fd]?.localPort ?? 0)
+                ? (tcp.endpoints[fd]?.localAddress ?? .any, tcp.endpoints[fd]?.localPort ?? 0)
+                : (udp[fd]?.localAddress ?? .any, udp[fd]?.localPort ?? 0)
         }
     }
 
@@ -183,7 +183,7 @@ extension Stack {
     public func remoteAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).flatMap { s in
             if s.type == .stream {
-                guard let slot = s.tcp.connection, let c = tcp.slots[slot], c.state != .synSent,
+                guard let slot = tcp.endpoints[fd]?.connection, let c = tcp.slots[slot], c.state != .synSent,
                     c.state != .closed || c.resetError == nil
                 else {
                     return .failure(.ENOTCONN)
@@ -235,7 +235,8 @@ extension Stack {
                 e.receiveBuffer = s.options.receiveBuffer
             }
         }
-        if s.type == .stream, let slot = s.tcp.connection, var c = tcp.slots[slot] {
+        if s.type == .stream { tcp.endpoints[fd]?.reuseAddress = s.options.reuseAddress }
+        if s.type == .stream, let slot = tcp.endpoints[fd]?.connection, var c = tcp.slots[slot] {
             c.noDelay = s.options.noDelay
             c.keepAlive = s.options.keepAlive
             c.keepIdle = Int64(s.options.keepIdle) * 1_000_000_000
@@ -273,7 +274,7 @@ extension Stack {
         case .soError: return .success(s.pendingError.map { Int($0.code) } ?? 0)
         case .tcpNoDelay: return .success(s.options.noDelay ? 1 : 0)
         case .tcpMaxSeg:
-            if let slot = s.tcp.connection, let c = tcp.slots[slot] { return .success(c.mss) }
+            if let slot = tcp.endpoints[fd]?.connection, let c = tcp.slots[slot] { return .success(c.mss) }
             return .success(s.options.maxSegment ?? 536)
         case .tcpKeepIdle: return .success(s.options.keepIdle)
         case .tcpKeepIntvl: return .success(s.options.keepInterval)
@@ -288,7 +289,7 @@ extension Stack {
         var e = s.pendingError
         s.pendingError = nil
         sockets[fd] = s
-        if e == nil, s.type == .stream, let slot = s.tcp.connection, var c = tcp.slots[slot] {
+        if e == nil, s.type == .stream, let slot = tcp.endpoints[fd]?.connection, var c = tcp.slots[slot] {
             e = c.pendingError
             c.pendingError = nil
             tcp.slots[slot] = c
@@ -299,7 +300,7 @@ extension Stack {
     /// The socket's readiness for `poll`; nil when `fd` is not open.
     public func readiness(_ fd: Int32) -> Readiness? {
         guard let s = sockets[fd] else { return nil }
-        if s.type == .stream { return tcpReadiness(s) }
+        if s.type == .stream { return tcpReadiness(fd, s) }
         guard let e = udp[fd] else { return [] }
         var r: Readiness = []
         if !e.queue.isEmpty || e.readShut { r.insert(.readable) }
@@ -317,18 +318,19 @@ extension Stack {
         sockets.descriptors.map { fd in
             let s = sockets[fd]!
             if s.type == .stream {
-                if s.tcp.listen != nil {
+                let ep = tcp.endpoints[fd] ?? TCPSocketState()
+                if let listen = ep.listen {
                     return SocketSummary(
                         fd: fd,
                         proto: "tcp",
-                        local: (s.tcp.localAddress, s.tcp.localPort),
+                        local: (ep.localAddress, ep.localPort),
                         remote: nil,
                         state: "LISTEN",
                         sendQueue: 0,
-                        receiveQueue: s.tcp.listen!.acceptQueue.count
+                        receiveQueue: listen.acceptQueue.count
                     )
                 }
-                if let slot = s.tcp.connection, let c = tcp.slots[slot] {
+                if let slot = ep.connection, let c = tcp.slots[slot] {
                     return SocketSummary(
                         fd: fd,
                         proto: "tcp",
@@ -342,7 +344,7 @@ extension Stack {
                 return SocketSummary(
                     fd: fd,
                     proto: "tcp",
-                    local: s.tcp.localPort == 0 ? nil : (s.tcp.localAddress, s.tcp.localPort),
+                    local: ep.localPort == 0 ? nil : (ep.localAddress, ep.localPort),
                     remote: nil,
                     state: "CLOSED",
                     sendQueue: 0,

@@ -85,9 +85,9 @@ extension Stack {
         guard let fds = tcp.bound[port] else { return nil }
         var wildcard: Int32?
         for fd in fds {
-            guard let s = sockets[fd], s.tcp.listen != nil else { continue }
-            if s.tcp.localAddress == address { return fd }
-            if s.tcp.localAddress == .any { wildcard = fd }
+            guard let ep = tcp.endpoints[fd], ep.listen != nil else { continue }
+            if ep.localAddress == address { return fd }
+            if ep.localAddress == .any { wildcard = fd }
         }
         return wildcard
     }
@@ -237,7 +237,7 @@ extension Stack {
     /// until ETIMEDOUT. In any other state it is a soft error: retransmission goes on and the
     /// connection is not broken (RFC 1122 §4.2.3.9, RFC 5927 §4.1).
     mutating func tcpNextHopUnreachable(_ id: SocketID, effects: inout Effects) {
-        guard let slot = sockets[id.descriptor]?.tcp.connection, tcp.slots[slot]?.state == .synSent,
+        guard let slot = tcp.endpoints[id.descriptor]?.connection, tcp.slots[slot]?.state == .synSent,
             tcp.slots[slot]?.owner == id
         else { return }
         var c = tcp.slots[slot].take()!

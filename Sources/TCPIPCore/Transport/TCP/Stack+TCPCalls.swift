@@ -58,8 +58,9 @@ extension Stack {
     }
 
     /// `bind(2)` for a stream socket.
-    mutating func tcpBind(_ fd: Int32, _ s: inout Socket, address: IPv4Address, port: UInt16) -> Result<Void, Errno> {
-        guard s.tcp.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
+    mutating func tcpBind(_ fd: Int32, address: IPv4Address, port: UInt16) -> Result<Void, Errno> {
+        guard let ep = tcp.endpoints[fd] else { return .failure(.EBADF) }
+        guard ep.localPort == 0 else { return .failure(.EINVAL.with("socket is already bound")) }
         var chosen = port
         if port == 0 {
             let start = random.next()
@@ -69,16 +70,16 @@ extension Stack {
             chosen = f
         } else if let fds = tcp.bound[port] {
             for other in fds {
-                guard let o = sockets[other] else { continue }
-                let overlap = o.tcp.localAddress == .any || address == .any || o.tcp.localAddress == address
+                guard let o = tcp.endpoints[other] else { continue }
+                let overlap = o.localAddress == .any || address == .any || o.localAddress == address
                 // SO_REUSEADDR lets two sockets share a port unless one is listening (Linux).
-                if overlap && !(o.options.reuseAddress && s.options.reuseAddress && o.tcp.listen == nil) {
+                if overlap && !(o.reuseAddress && ep.reuseAddress && o.listen == nil) {
                     return .failure(.EADDRINUSE.with("port \(port) is already in use"))
                 }
             }
         }
-        s.tcp.localAddress = address
-        s.tcp.localPort = chosen
+        tcp.endpoints[fd]!.localAddress = address
+        tcp.endpoints[fd]!.localPort = chosen
         tcp.addBinding(fd, port: chosen)
         trace(.socketBound(fd: fd, address: address, port: chosen))
         return .success(())
@@ -86,28 +87,31 @@ extension Stack {
 
     /// `listen(2)`: a passive OPEN (RFC 9293 §3.10.1).
     public mutating func listen(_ fd: Int32, backlog: Int = 128) -> Result<Void, Errno> {
-        guard var s = sockets[fd] else { return .failure(.EBADF) }
-        guard s.type == .stream else { return .failure(.EOPNOTSUPP.with("listen needs a stream socket")) }
-        guard s.tcp.connection == nil else { return .failure(.EINVAL.with("socket is connected")) }
-        if s.tcp.localPort == 0 {
-            if case .failure(let e) = tcpBind(fd, &s, address: .any, port: 0) { return .failure(e) }
-        } else if let fds = tcp.bound[s.tcp.localPort] {
+        guard let s = sockets[fd] else { return .failure(.EBADF) }
+        guard s.type == .stream, var ep = tcp.endpoints[fd] else {
+            return .failure(.EOPNOTSUPP.with("listen needs a stream socket"))
+        }
+        guard ep.connection == nil else { return .failure(.EINVAL.with("socket is connected")) }
+        if ep.localPort == 0 {
+            if case .failure(let e) = tcpBind(fd, address: .any, port: 0) { return .failure(e) }
+            ep = tcp.endpoints[fd]!
+        } else if let fds = tcp.bound[ep.localPort] {
             for other in fds where other != fd {
-                if let o = sockets[other], o.tcp.listen != nil,
-                    o.tcp.localAddress == .any || s.tcp.localAddress == .any || o.tcp.localAddress == s.tcp.localAddress
+                if let o = tcp.endpoints[other], o.listen != nil,
+                    o.localAddress == .any || ep.localAddress == .any || o.localAddress == ep.localAddress
                 {
-                    return .failure(.EADDRINUSE.with("port \(s.tcp.localPort) already has a listener"))
+                    return .failure(.EADDRINUSE.with("port \(ep.localPort) already has a listener"))
                 }
             }
         }
         let b = max(1, min(backlog, 4096))
-        if s.tcp.listen == nil {
-            s.tcp.listen = TCPListenState(backlog: b)
+        if ep.listen == nil {
+            ep.listen = TCPListenState(backlog: b)
         } else {
-            s.tcp.listen!.backlog = b
+            ep.listen!.backlog = b
         }
-        sockets[fd] = s
-        trace(.tcpListening(fd: fd, port: s.tcp.localPort))
+        tcp.endpoints[fd] = ep
+        trace(.tcpListening(fd: fd, port: ep.localPort))
         return .success(())
     }
 
@@ -116,22 +120,20 @@ extension Stack {
         _ fd: Int32,
         into effects: inout Effects
     ) -> Result<(fd: Int32, address: IPv4Address, port: UInt16), Errno> {
-        guard var l = sockets[fd] else { return .failure(.EBADF) }
-        guard var ls = l.tcp.listen else { return .failure(.EINVAL.with("socket is not listening")) }
-        guard let slot = ls.acceptQueue.popFirst() else { return .failure(.EAGAIN) }
-        l.tcp.listen = ls
-        sockets[fd] = l
+        guard let l = sockets[fd] else { return .failure(.EBADF) }
+        guard tcp.endpoints[fd]?.listen != nil else { return .failure(.EINVAL.with("socket is not listening")) }
+        guard let slot = tcp.endpoints[fd]!.listen!.acceptQueue.popFirst() else { return .failure(.EAGAIN) }
         guard var c = tcp.slots[slot] else { return .failure(.ECONNABORTED) }
-        var s = Socket(type: .stream, options: l.options)
-        s.tcp.localAddress = c.tuple.localAddress
-        s.tcp.localPort = c.tuple.localPort
-        s.tcp.connection = slot
-        guard let newFD = sockets.insert(s) else {
-            ls.acceptQueue.prepend(slot)
-            l.tcp.listen = ls
-            sockets[fd] = l
+        guard let newFD = sockets.insert(Socket(type: .stream, options: l.options)) else {
+            tcp.endpoints[fd]!.listen!.acceptQueue.prepend(slot)
             return .failure(.EMFILE)
         }
+        var ep = TCPSocketState()
+        ep.localAddress = c.tuple.localAddress
+        ep.localPort = c.tuple.localPort
+        ep.connection = slot
+        ep.reuseAddress = tcp.endpoints[fd]!.reuseAddress
+        tcp.endpoints[newFD] = ep
         c.owner = sockets.id(of: newFD)
         c.listener = nil
         tcp.slots[slot] = c
@@ -149,8 +151,8 @@ extension Stack {
         port: UInt16,
         effects: inout Effects
     ) -> Result<Void, Errno> {
-        guard var s = sockets[fd] else { return .failure(.EBADF) }
-        if let slot = s.tcp.connection, let c = tcp.slots[slot] {
+        guard var s = sockets[fd], var ep = tcp.endpoints[fd] else { return .failure(.EBADF) }
+        if let slot = ep.connection, let c = tcp.slots[slot] {
             switch c.state {
             case .synSent, .synReceived: return .failure(.EALREADY)
             case .closed:
@@ -163,7 +165,7 @@ extension Stack {
             default: return .failure(.EISCONN)
             }
         }
-        guard s.tcp.listen == nil else { return .failure(.EISCONN.with("socket is listening")) }
+        guard ep.listen == nil else { return .failure(.EISCONN.with("socket is listening")) }
         guard port != 0, !address.isUnspecified, !address.isMulticast, address != .broadcast else {
             return .failure(.EINVAL.with("cannot connect to \(address):\(port)"))
         }
@@ -171,18 +173,18 @@ extension Stack {
             drop(.ipNoRoute)
             return .failure(.ENETUNREACH)
         }
-        if s.tcp.localAddress != .any { route.source = s.tcp.localAddress }
-        if s.tcp.localPort == 0 {
+        if ep.localAddress != .any { route.source = ep.localAddress }
+        if ep.localPort == 0 {
             guard let p = tcpEphemeralPort(local: route.source, remote: address, remotePort: port) else {
                 return .failure(.EADDRNOTAVAIL.with("no free ephemeral port"))
             }
-            s.tcp.localPort = p
+            ep.localPort = p
             tcp.addBinding(fd, port: p)
         }
-        s.tcp.localAddress = route.source
+        ep.localAddress = route.source
         let tuple = TCPFourTuple(
             localAddress: route.source,
-            localPort: s.tcp.localPort,
+            localPort: ep.localPort,
             remoteAddress: address,
             remotePort: port
         )
@@ -207,7 +209,8 @@ extension Stack {
         c.owner = sockets.id(of: fd)
         c.state = .synSent
         let slot = tcp.insert(c)
-        s.tcp.connection = slot
+        ep.connection = slot
+        tcp.endpoints[fd] = ep
         s.pendingError = nil
         sockets[fd] = s
         trace(.tcpStateChanged(local: tuple.localPort, remote: address, port: port, from: .closed, to: .synSent))
@@ -223,9 +226,9 @@ extension Stack {
         effects: inout Effects,
         _ body: (inout Stack, inout TCPConnection, inout Effects) -> Result<R, Errno>
     ) -> Result<R, Errno> {
-        guard let s = sockets[fd] else { return .failure(.EBADF) }
-        guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else {
-            return .failure(s.tcp.listen != nil ? .EINVAL : .ENOTCONN)
+        guard sockets.contains(fd) else { return .failure(.EBADF) }
+        guard let slot = tcp.endpoints[fd]?.connection, var c = tcp.slots[slot].take() else {
+            return .failure(tcp.endpoints[fd]?.listen != nil ? .EINVAL : .ENOTCONN)
         }
         let r = body(&self, &c, &effects)
         tcpStore(c, slot: slot, effects: &effects)
@@ -241,7 +244,9 @@ extension Stack {
             return .failure(e)
         }
         // Linux answers EPIPE for a send on a stream socket that is not connected (or listens).
-        if let s = sockets[fd], s.tcp.connection == nil { return .failure(.EPIPE.with("socket is not connected")) }
+        if sockets.contains(fd), tcp.endpoints[fd]?.connection == nil {
+            return .failure(.EPIPE.with("socket is not connected"))
+        }
         return withConnection(fd, effects: &effects) { stack, c, effects in
             if let e = c.pendingError {
                 c.pendingError = nil
@@ -287,7 +292,8 @@ extension Stack {
     /// the FIN exchange goes on without the descriptor. A listener resets the connections it
     /// has not handed out.
     mutating func tcpClose(_ fd: Int32, _ s: Socket, effects: inout Effects) {
-        if s.tcp.listen != nil {
+        guard let ep = tcp.endpoints.removeValue(forKey: fd) else { return }
+        if ep.listen != nil {
             for slot in tcp.slots.indices {
                 guard let c0 = tcp.slots[slot], c0.listener == fd else { continue }
                 var c = tcp.slots[slot].take()!
@@ -296,8 +302,8 @@ extension Stack {
                 tcpStore(c, slot: slot, effects: &effects)
             }
         }
-        if s.tcp.localPort != 0 { tcp.removeBinding(fd, port: s.tcp.localPort) }
-        guard let slot = s.tcp.connection, var c = tcp.slots[slot].take() else { return }
+        if ep.localPort != 0 { tcp.removeBinding(fd, port: ep.localPort) }
+        guard let slot = ep.connection, var c = tcp.slots[slot].take() else { return }
         c.owner = nil
         c.readShut = true
         if c.state != .closed {
@@ -314,9 +320,9 @@ extension Stack {
     /// The control block of stream socket `fd` (RFC 9293 §3.3.1), for `info`.
     public func tcpInfo(_ fd: Int32) -> Result<TCPInfo?, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
-        guard s.type == .stream else { return .success(nil) }
-        if let ls = s.tcp.listen { return .success(.unconnected(.listen, acceptQueue: ls.acceptQueue.count)) }
-        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else { return .success(.unconnected(.closed)) }
+        guard s.type == .stream, let ep = tcp.endpoints[fd] else { return .success(nil) }
+        if let ls = ep.listen { return .success(.unconnected(.listen, acceptQueue: ls.acceptQueue.count)) }
+        guard let slot = ep.connection, let c = tcp.slots[slot] else { return .success(.unconnected(.closed)) }
         return .success(tcpInfo(of: c))
     }
 
@@ -349,11 +355,12 @@ extension Stack {
     }
 
     /// Stream readiness for `poll`.
-    func tcpReadiness(_ s: Socket) -> Readiness {
-        if let ls = s.tcp.listen { return ls.acceptQueue.isEmpty ? [] : .readable }
+    func tcpReadiness(_ fd: Int32, _ s: Socket) -> Readiness {
+        let ep = tcp.endpoints[fd]
+        if let ls = ep?.listen { return ls.acceptQueue.isEmpty ? [] : .readable }
         var r: Readiness = []
         if s.pendingError != nil { r.insert(.error) }
-        guard let slot = s.tcp.connection, let c = tcp.slots[slot] else { return r.union(.writable).union(.hangUp) }
+        guard let slot = ep?.connection, let c = tcp.slots[slot] else { return r.union(.writable).union(.hangUp) }
         if c.pendingError != nil { r.insert(.error) }
         if c.receiveBuffer.readable > 0 || c.finReceived || c.state == .closed || c.readShut { r.insert(.readable) }
         if (c.state == .established || c.state == .closeWait) && !c.finQueued && c.sendBuffer.freeSpace > 0 {

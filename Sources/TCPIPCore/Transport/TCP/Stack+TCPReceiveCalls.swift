@@ -78,7 +78,7 @@ extension Stack {
         guard s.type == .stream else {
             return receiveFrom(fd, max: max).map { (datagram($0.bytes), false) }
         }
-        if s.tcp.connection == nil {
+        if tcp.endpoints[fd]?.connection == nil {
             return .failure(s.pendingError ?? .ENOTCONN)
         }
         return withConnection(fd, effects: &effects) { stack, c, effects in

@@ -7,8 +7,8 @@ extension Stack {
         if seg.flags.contains(.ack) { return tcpSendReset(to: seg, seq: seg.ack, ack: nil, effects: &effects) }
         // "third check for a SYN".
         guard seg.flags.contains(.syn) else { return drop(.tcpListenNoSYN) }
-        guard var listener = sockets[lfd] else { return }
-        guard var ls = listener.tcp.listen else { return }
+        guard let listener = sockets[lfd] else { return }
+        guard var ls = tcp.endpoints[lfd]?.listen else { return }
         guard ls.embryonic < configuration.tcp.synQueueLimit, ls.acceptQueue.count < ls.backlog else {
             return drop(.tcpListenOverflow)
         }
@@ -53,8 +53,7 @@ extension Stack {
         // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> is sent. SND.NXT is set to ISS+1 and SND.UNA to ISS."
         tcpSendSYN(&c, effects: &effects)
         ls.embryonic += 1
-        listener.tcp.listen = ls
-        sockets[lfd] = listener
+        tcp.endpoints[lfd]!.listen = ls
         let slot = tcp.insert(c)
         trace(
             .tcpStateChanged(

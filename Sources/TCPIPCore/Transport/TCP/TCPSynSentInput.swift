@@ -58,12 +58,11 @@ extension Stack {
     /// The handshake completed: start keepalive, hand a passive connection to its listener.
     mutating func tcpEstablished(_ c: inout TCPConnection, effects: inout Effects) {
         if c.keepAlive { c.keepaliveAt = now.adding(nanoseconds: c.keepIdle) }
-        guard let lfd = c.listener, var l = sockets[lfd], var ls = l.tcp.listen else { return }
+        guard let lfd = c.listener, var ls = tcp.endpoints[lfd]?.listen else { return }
         ls.embryonic = max(0, ls.embryonic - 1)
         // The slot is found from the tuple: the connection is parked during the event.
         if let slot = tcp.byTuple[c.tuple] { ls.acceptQueue.append(slot) }
-        l.tcp.listen = ls
-        sockets[lfd] = l
+        tcp.endpoints[lfd]!.listen = ls
         socketChanged(lfd, effects: &effects)
         trace(.tcpAcceptQueued(listener: lfd, remote: c.tuple.remoteAddress, port: c.tuple.remotePort))
     }
@@ -72,10 +71,9 @@ extension Stack {
     mutating func tcpDetachFromListener(_ c: inout TCPConnection) {
         guard let lfd = c.listener else { return }
         c.listener = nil
-        guard var l = sockets[lfd], var ls = l.tcp.listen else { return }
+        guard var ls = tcp.endpoints[lfd]?.listen else { return }
         ls.embryonic = max(0, ls.embryonic - 1)
         if let slot = tcp.byTuple[c.tuple], let i = ls.acceptQueue.firstIndex(of: slot) { ls.acceptQueue.remove(at: i) }
-        l.tcp.listen = ls
-        sockets[lfd] = l
+        tcp.endpoints[lfd]!.listen = ls
     }
 }

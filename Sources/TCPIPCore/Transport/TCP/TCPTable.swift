@@ -18,6 +18,8 @@ struct TCPSocketState {
     var connection: Int?
     /// Set while listening.
     var listen: TCPListenState?
+    /// SO_REUSEADDR, as the socket set it (the bind rule looks at both sockets' flags).
+    var reuseAddress = false
 }
 
 /// A timer entry: the connection in `slot` wants attention at `due`.
@@ -41,6 +43,8 @@ struct TCPTable {
     var byTuple: [TCPFourTuple: Int] = [:]
     /// Stream sockets bound to each port (listening or not).
     var bound: [UInt16: [Int32]] = [:]
+    /// The TCP side of each stream socket, by descriptor: binding, connection, listen queues.
+    var endpoints: [Int32: TCPSocketState] = [:]
     var timers = Heap<TCPTimerEntry>()
     var timeWaitCount = 0
     var isn: InitialSequenceNumberGenerator
