@@ -29,7 +29,7 @@ extension Stack {
         if let slot = tcp.byTuple[tuple] {
             var c = tcp.slots[slot].take()!
             let reopen = tcpSegmentArrives(&c, &seg, effects: &effects)
-            tcpStore(c, slot: slot, effects: &effects)
+            tcpStore(consume c, slot: slot, effects: &effects)
             guard reopen else { return }
             // A new SYN for a connection in TIME-WAIT (RFC 9293 §3.10.7.4, RFC 6191): the old
             // incarnation is gone; the listener takes the SYN, as it arrived.
@@ -111,7 +111,7 @@ extension Stack {
             }
         }
         tcpSchedule(c, slot: slot)
-        tcp.slots[slot] = c
+        tcp.slots[slot] = consume c
     }
 
     /// Puts the connection's earliest timer in the heap when it is earlier than what the heap
@@ -247,6 +247,6 @@ extension Stack {
             sendReset: false,
             effects: &effects
         )
-        tcpStore(c, slot: slot, effects: &effects)
+        tcpStore(consume c, slot: slot, effects: &effects)
     }
 }

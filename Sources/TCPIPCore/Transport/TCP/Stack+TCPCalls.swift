@@ -216,7 +216,7 @@ extension Stack {
         trace(.tcpStateChanged(local: tuple.localPort, remote: address, port: port, from: .closed, to: .synSent))
         var parked = tcp.slots[slot].take()!
         tcpSendSYN(&parked, effects: &effects)
-        tcpStore(parked, slot: slot, effects: &effects)
+        tcpStore(consume parked, slot: slot, effects: &effects)
         return .success(())
     }
 
@@ -231,7 +231,7 @@ extension Stack {
             return .failure(tcp.endpoints[fd]?.listen != nil ? .EINVAL : .ENOTCONN)
         }
         let r = body(&self, &c, &effects)
-        tcpStore(c, slot: slot, effects: &effects)
+        tcpStore(consume c, slot: slot, effects: &effects)
         return r
     }
 
@@ -299,7 +299,7 @@ extension Stack {
                 var c = tcp.slots[slot].take()!
                 c.listener = nil
                 if c.state != .closed { tcpAbort(&c, error: nil, sendReset: true, effects: &effects) }
-                tcpStore(c, slot: slot, effects: &effects)
+                tcpStore(consume c, slot: slot, effects: &effects)
             }
         }
         if ep.localPort != 0 { tcp.removeBinding(fd, port: ep.localPort) }
@@ -314,7 +314,7 @@ extension Stack {
                 if c.state == .finWait2 { c.finWait2At = now.adding(nanoseconds: configuration.tcp.finWait2Timeout) }
             }
         }
-        tcpStore(c, slot: slot, effects: &effects)
+        tcpStore(consume c, slot: slot, effects: &effects)
     }
 
     /// The control block of stream socket `fd` (RFC 9293 §3.3.1), for `info`.

@@ -14,7 +14,7 @@ extension Stack {
             else { continue }
             tcp.scheduled[slot] = nil
             tcpFire(&c, effects: &effects)
-            tcpStore(c, slot: slot, effects: &effects)
+            tcpStore(consume c, slot: slot, effects: &effects)
         }
         // Entries go stale when a timer moves later; rebuild the heap from the live slots
         // before they could outnumber the connections.
