@@ -54,7 +54,7 @@ extension Stack {
         guard let fd = sockets.insert(Socket(type: type, options: options)) else { return .failure(.EMFILE) }
         switch type {
         case .dgram: udp.open(fd, receiveBuffer: options.receiveBuffer)
-        case .stream: tcp.endpoints[fd] = TCPSocketState()
+        case .stream: tcpOpen(fd)
         }
         trace(.socketCreated(fd: fd, type: type))
         return .success(fd)
@@ -96,8 +96,8 @@ extension Stack {
     ) -> Result<Int, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
         if s.type == .stream { return tcpSend(fd, data, effects: &effects) }
-        guard let e = udp[fd], let ra = e.remoteAddress else { return .failure(.EDESTADDRREQ) }
-        return sendTo(fd, data, address: ra, port: e.remotePort, into: &effects)
+        guard let peer = udpPeer(fd) else { return .failure(.EDESTADDRREQ) }
+        return sendTo(fd, data, address: peer.address, port: peer.port, into: &effects)
     }
 
     /// `sendto(2)`: a datagram to `address:port`.
@@ -115,9 +115,8 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
-        guard udp[fd]?.writeShut == false else { return .failure(.EPIPE) }
         guard data.count <= s.options.sendBuffer else { return .failure(.EMSGSIZE) }
-        return udpOutput(fd: fd, data: data, destination: address, port: port, effects: &effects)
+        return udpSendTo(fd, data, address: address, port: port, effects: &effects)
     }
 
     /// `recvfrom(2)`: the next datagram, at most `max` bytes of it (the rest is discarded, as
@@ -130,40 +129,25 @@ extension Stack {
             sockets[fd] = s
             return .failure(e)
         }
-        guard var d = udp.dequeue(fd) else {
-            return .failure(udp[fd]?.readShut == true ? .EAGAIN.with("socket is shut down for reading") : .EAGAIN)
-        }
-        if d.bytes.count > max { d.bytes.removeLast(d.bytes.count - Swift.max(0, max)) }
-        return .success(d)
+        return udpReceive(fd, max: max)
     }
 
     /// `shutdown(2)`.
     public mutating func shutdown(_ fd: Int32, how: ShutdownHow, into effects: inout Effects) -> Result<Void, Errno> {
         guard let s = sockets[fd] else { return .failure(.EBADF) }
-        if s.type == .stream {
-            return withConnection(fd, effects: &effects) { stack, c, effects in
-                if how != .write {
-                    c.readShut = true
-                    if let id = c.owner { effects.events.append(.changed(id)) }
-                }
-                if how != .read { stack.tcpShutdownWrite(&c, effects: &effects) }
-                return .success(())
-            }
+        switch s.type {
+        case .stream: return tcpShutdown(fd, how: how, effects: &effects)
+        case .dgram: return udpShutdown(fd, how: how, effects: &effects)
         }
-        guard udp[fd]?.isConnected == true else { return .failure(.ENOTCONN) }
-        udp.modify(fd) { e in
-            if how != .write { e.readShut = true }
-            if how != .read { e.writeShut = true }
-        }
-        socketChanged(fd, effects: &effects)
-        return .success(())
     }
 
     /// `close(2)`: frees the descriptor and the socket's port.
     public mutating func close(_ fd: Int32, into effects: inout Effects) -> Result<Void, Errno> {
         guard let s = sockets[fd], let id = sockets.id(of: fd) else { return .failure(.EBADF) }
-        if s.type == .stream { tcpClose(fd, s, effects: &effects) }
-        if s.type == .dgram { udp.close(fd) }
+        switch s.type {
+        case .stream: tcpClose(fd, s, effects: &effects)
+        case .dgram: udp.close(fd)
+        }
         sockets[fd] = nil
         trace(.socketClosed(fd: fd))
         effects.events.append(.changed(id))
@@ -172,26 +156,14 @@ extension Stack {
 
     /// `getsockname(2)`.
     public func localAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
-        socketOrEBADF(fd).map {
-            $0.type == .stream
-                ? (tcp.endpoints[fd]?.localAddress ?? .any, tcp.endpoints[fd]?.localPort ?? 0)
-                : (udp[fd]?.localAddress ?? .any, udp[fd]?.localPort ?? 0)
-        }
+        socketOrEBADF(fd).map { $0.type == .stream ? tcpLocalAddress(fd) : udpLocalAddress(fd) }
     }
 
     /// `getpeername(2)`: `ENOTCONN` when unconnected.
     public func remoteAddress(_ fd: Int32) -> Result<(address: IPv4Address, port: UInt16), Errno> {
         socketOrEBADF(fd).flatMap { s in
-            if s.type == .stream {
-                guard let slot = tcp.endpoints[fd]?.connection, let c = tcp.slots[slot], c.state != .synSent,
-                    c.state != .closed || c.resetError == nil
-                else {
-                    return .failure(.ENOTCONN)
-                }
-                return .success((c.tuple.remoteAddress, c.tuple.remotePort))
-            }
-            guard let e = udp[fd], let ra = e.remoteAddress else { return .failure(.ENOTCONN) }
-            return .success((ra, e.remotePort))
+            guard let peer = s.type == .stream ? tcpRemoteAddress(fd) : udpPeer(fd) else { return .failure(.ENOTCONN) }
+            return .success(peer)
         }
     }
 
@@ -229,31 +201,9 @@ extension Stack {
             s.options.userTimeout = v
         }
         sockets[fd] = s
-        if s.type == .dgram {
-            udp.modify(fd) { e in
-                e.reuseAddress = s.options.reuseAddress
-                e.receiveBuffer = s.options.receiveBuffer
-            }
-        }
-        if s.type == .stream { tcp.endpoints[fd]?.reuseAddress = s.options.reuseAddress }
-        if s.type == .stream, let slot = tcp.endpoints[fd]?.connection, var c = tcp.slots[slot] {
-            c.noDelay = s.options.noDelay
-            c.keepAlive = s.options.keepAlive
-            c.keepIdle = Int64(s.options.keepIdle) * 1_000_000_000
-            c.keepInterval = Int64(s.options.keepInterval) * 1_000_000_000
-            c.keepCount = s.options.keepCount
-            c.userTimeout = Int64(s.options.userTimeout) * 1_000_000
-            if option == .soRcvBuf { c.receiveBuffer.setCapacity(s.options.receiveBuffer) }
-            if option == .soSndBuf { c.sendBuffer.setCapacity(s.options.sendBuffer) }
-            if c.keepAlive && c.keepaliveAt == nil && c.state.isSynchronized {
-                c.keepaliveAt = now.adding(nanoseconds: c.keepIdle)
-            } else if c.keepAlive && option == .tcpKeepIdle && c.state.isSynchronized {
-                // A new idle time applies to the running timer, counted from the last segment
-                // received (as Linux's tcp_sock_set_keepidle).
-                c.keepaliveAt = max(now, c.lastSegmentAt.adding(nanoseconds: c.keepIdle))
-            }
-            tcpSchedule(c, slot: slot)
-            tcp.slots[slot] = c
+        switch s.type {
+        case .stream: tcpApplyOptions(fd, s.options, changed: option)
+        case .dgram: udpApplyOptions(fd, s.options)
         }
         return .success(())
     }
@@ -274,8 +224,7 @@ extension Stack {
         case .soError: return .success(s.pendingError.map { Int($0.code) } ?? 0)
         case .tcpNoDelay: return .success(s.options.noDelay ? 1 : 0)
         case .tcpMaxSeg:
-            if let slot = tcp.endpoints[fd]?.connection, let c = tcp.slots[slot] { return .success(c.mss) }
-            return .success(s.options.maxSegment ?? 536)
+            return .success(tcpMSS(fd) ?? s.options.maxSegment ?? 536)
         case .tcpKeepIdle: return .success(s.options.keepIdle)
         case .tcpKeepIntvl: return .success(s.options.keepInterval)
         case .tcpKeepCnt: return .success(s.options.keepCount)
@@ -289,25 +238,17 @@ extension Stack {
         var e = s.pendingError
         s.pendingError = nil
         sockets[fd] = s
-        if e == nil, s.type == .stream, let slot = tcp.endpoints[fd]?.connection, var c = tcp.slots[slot] {
-            e = c.pendingError
-            c.pendingError = nil
-            tcp.slots[slot] = c
-        }
+        if e == nil, s.type == .stream { e = tcpTakeError(fd) }
         return .success(e)
     }
 
     /// The socket's readiness for `poll`; nil when `fd` is not open.
     public func readiness(_ fd: Int32) -> Readiness? {
         guard let s = sockets[fd] else { return nil }
-        if s.type == .stream { return tcpReadiness(fd, s) }
-        guard let e = udp[fd] else { return [] }
-        var r: Readiness = []
-        if !e.queue.isEmpty || e.readShut { r.insert(.readable) }
-        if !e.writeShut { r.insert(.writable) }
-        if s.pendingError != nil { r.insert(.error) }
-        if e.readShut && e.writeShut { r.insert(.hangUp) }
-        return r
+        switch s.type {
+        case .stream: return tcpReadiness(fd, s)
+        case .dgram: return udpReadiness(fd, pendingError: s.pendingError != nil)
+        }
     }
 
     /// The socket's type; nil when `fd` is not open.
@@ -316,51 +257,7 @@ extension Stack {
     /// The socket table, as `netstat` shows it, by descriptor.
     public func netstat() -> [SocketSummary] {
         sockets.descriptors.map { fd in
-            let s = sockets[fd]!
-            if s.type == .stream {
-                let ep = tcp.endpoints[fd] ?? TCPSocketState()
-                if let listen = ep.listen {
-                    return SocketSummary(
-                        fd: fd,
-                        proto: "tcp",
-                        local: (ep.localAddress, ep.localPort),
-                        remote: nil,
-                        state: "LISTEN",
-                        sendQueue: 0,
-                        receiveQueue: listen.acceptQueue.count
-                    )
-                }
-                if let slot = ep.connection, let c = tcp.slots[slot] {
-                    return SocketSummary(
-                        fd: fd,
-                        proto: "tcp",
-                        local: (c.tuple.localAddress, c.tuple.localPort),
-                        remote: (c.tuple.remoteAddress, c.tuple.remotePort),
-                        state: c.state.name,
-                        sendQueue: c.sendBuffer.count,
-                        receiveQueue: c.receiveBuffer.readable
-                    )
-                }
-                return SocketSummary(
-                    fd: fd,
-                    proto: "tcp",
-                    local: ep.localPort == 0 ? nil : (ep.localAddress, ep.localPort),
-                    remote: nil,
-                    state: "CLOSED",
-                    sendQueue: 0,
-                    receiveQueue: 0
-                )
-            }
-            let e = udp[fd] ?? UDPSocketState(receiveBuffer: 0)
-            return SocketSummary(
-                fd: fd,
-                proto: "udp",
-                local: e.localPort == 0 ? nil : (e.localAddress, e.localPort),
-                remote: e.remoteAddress.map { ($0, e.remotePort) },
-                state: nil,
-                sendQueue: 0,
-                receiveQueue: e.queuedBytes
-            )
+            sockets[fd]!.type == .stream ? tcpNetstatRow(fd) : udpNetstatRow(fd)
         } + tcpNetstat()
     }
 

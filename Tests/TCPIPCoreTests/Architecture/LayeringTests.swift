@@ -75,6 +75,21 @@ import Testing
         }
     }
 
+    /// The socket layer dispatches each call to its socket's transport and holds no
+    /// transport state: it opens and closes endpoints, and asks the transport for the rest.
+    @Test func theSocketLayerHoldsNoTransportState() {
+        for f in Self.coreFiles where f.path.hasPrefix("Sockets/") {
+            for pattern in [
+                #"\btcp\.(slots|endpoints|bound|byTuple|timers)"#,
+                #"\budp\[|\budp\.(modify|dequeue|enqueue|endpoints|ports|bind)"#,
+                #"TCPConnection"#,
+            ] {
+                let hits = Self.uses(pattern, in: f)
+                #expect(hits.isEmpty, "\(f.path) reaches into a transport (\(pattern)): \(hits)")
+            }
+        }
+    }
+
     /// The transports keep to themselves: TCP never names UDP's endpoints, nor UDP TCP's
     /// connections.
     @Test func theTransportsDoNotReachIntoEachOther() {
