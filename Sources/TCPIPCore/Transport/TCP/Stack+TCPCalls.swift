@@ -369,24 +369,4 @@ extension Stack {
         if c.state == .closed || (c.finReceived && (c.finQueued && c.finAcked)) { r.insert([.hangUp, .writable]) }
         return r
     }
-
-    /// The TCP rows of `netstat`: sockets, then connections without a descriptor.
-    func tcpNetstat() -> [SocketSummary] {
-        var rows: [SocketSummary] = []
-        for slot in tcp.slots.indices {
-            guard let c = tcp.slots[slot], c.fd == nil, c.state != .closed else { continue }
-            rows.append(
-                SocketSummary(
-                    fd: nil,
-                    proto: "tcp",
-                    local: (c.tuple.localAddress, c.tuple.localPort),
-                    remote: (c.tuple.remoteAddress, c.tuple.remotePort),
-                    state: c.state.name,
-                    sendQueue: c.sendBuffer.count,
-                    receiveQueue: c.receiveBuffer.readable
-                )
-            )
-        }
-        return rows
-    }
 }

@@ -78,17 +78,7 @@ extension Stack {
                 receiveQueue: listen.acceptQueue.count
             )
         }
-        if let slot = ep.connection, let c = tcp.slots[slot] {
-            return SocketSummary(
-                fd: fd,
-                proto: "tcp",
-                local: (c.tuple.localAddress, c.tuple.localPort),
-                remote: (c.tuple.remoteAddress, c.tuple.remotePort),
-                state: c.state.name,
-                sendQueue: c.sendBuffer.count,
-                receiveQueue: c.receiveBuffer.readable
-            )
-        }
+        if let slot = ep.connection, let c = tcp.slots[slot] { return Self.summary(of: c, fd: fd) }
         return SocketSummary(
             fd: fd,
             proto: "tcp",
@@ -97,6 +87,29 @@ extension Stack {
             state: "CLOSED",
             sendQueue: 0,
             receiveQueue: 0
+        )
+    }
+
+    /// The TCP rows of `netstat` after the sockets': connections without a descriptor.
+    func tcpNetstat() -> [SocketSummary] {
+        var rows: [SocketSummary] = []
+        for slot in tcp.slots.indices {
+            guard let c = tcp.slots[slot], c.fd == nil, c.state != .closed else { continue }
+            rows.append(Self.summary(of: c, fd: nil))
+        }
+        return rows
+    }
+
+    /// A connection's `netstat` row.
+    static func summary(of c: TCPConnection, fd: Int32?) -> SocketSummary {
+        SocketSummary(
+            fd: fd,
+            proto: "tcp",
+            local: (c.tuple.localAddress, c.tuple.localPort),
+            remote: (c.tuple.remoteAddress, c.tuple.remotePort),
+            state: c.state.name,
+            sendQueue: c.sendBuffer.count,
+            receiveQueue: c.receiveBuffer.readable
         )
     }
 }
