@@ -90,6 +90,21 @@ import Testing
         }
     }
 
+    /// Each transport's state is touched only by that transport's files (the socket layer may
+    /// open and close a datagram endpoint).
+    @Test func eachTransportsStateIsItsOwn() {
+        for f in Self.coreFiles where !f.path.hasPrefix("Transport/TCP/") {
+            let hits = Self.uses(#"\btcp\.[a-z]"#, in: f).filter { !$0.contains("configuration.tcp.") }
+            #expect(hits.isEmpty, "\(f.path) touches TCP's state: \(hits)")
+        }
+        for f in Self.coreFiles where !f.path.hasPrefix("Transport/UDP/") {
+            let hits = Self.uses(#"\budp(\.|\[)"#, in: f).filter {
+                !$0.contains("udp.open(") && !$0.contains("udp.close(")
+            }
+            #expect(hits.isEmpty, "\(f.path) touches UDP's state: \(hits)")
+        }
+    }
+
     /// The transports keep to themselves: TCP never names UDP's endpoints, nor UDP TCP's
     /// connections.
     @Test func theTransportsDoNotReachIntoEachOther() {
