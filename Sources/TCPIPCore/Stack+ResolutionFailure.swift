@@ -6,11 +6,11 @@ extension Stack {
     mutating func notifyUnreachable(_ owner: PacketOwner, effects: inout Effects) {
         switch owner {
         case .none: break
-        case .socket(let id):
+        case .socket(let id, let flow):
             guard sockets.isOpen(id), let type = sockets[id.descriptor]?.type else { return }
             switch type {
-            case .stream: tcpNextHopUnreachable(id, effects: &effects)
-            case .dgram: udpNextHopUnreachable(id, effects: &effects)
+            case .stream: tcpNextHopUnreachable(id, flow: flow, effects: &effects)
+            case .dgram: udpNextHopUnreachable(id, flow: flow, effects: &effects)
             }
         case .echo(let id, let seq):
             effects.events.append(.echoFailed(identifier: id, sequence: seq, error: .EHOSTUNREACH))

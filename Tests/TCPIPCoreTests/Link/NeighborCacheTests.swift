@@ -171,6 +171,18 @@ import Testing
         #expect(Self.send(&h, fd, [2], to: Hosts.peerIP).error == nil)
     }
 
+    /// A failure belongs to the flow the datagram was sent in: a socket that sent unconnected
+    /// to a silent neighbour and then connected elsewhere hears nothing of it (Linux's udp_err
+    /// matches the quoted 4-tuple).
+    @Test func aFailureOfAnotherFlowIsNotReportedToAConnectedSocket() throws {
+        var (h, fd) = Self.harness()
+        _ = Self.send(&h, fd, [1], to: IPv4Address(10, 0, 0, 50))
+        #expect(h.call { s, fx in s.connect(fd, address: Hosts.peerIP, port: 7, into: &fx) }.value != nil)
+        h.advance(to: Instant(nanoseconds: 5 * Self.second))
+        #expect(h.stack.counters[.arpResolutionFailed] >= 1)
+        #expect(h.stack.option(fd, .soError).value == 0)
+    }
+
     /// A pending failure belongs to the socket, not to its descriptor: a socket closed while
     /// its datagram waited for ARP passes nothing on to the next socket given that number.
     @Test func aClosedSocketsFailureNeverReachesTheSocketReusingItsDescriptor() throws {

@@ -236,9 +236,9 @@ extension Stack {
     /// opening connection): connect answers EHOSTUNREACH instead of retrying SYNs into the void
     /// until ETIMEDOUT. In any other state it is a soft error: retransmission goes on and the
     /// connection is not broken (RFC 1122 §4.2.3.9, RFC 5927 §4.1).
-    mutating func tcpNextHopUnreachable(_ id: SocketID, effects: inout Effects) {
+    mutating func tcpNextHopUnreachable(_ id: SocketID, flow: PacketFlow, effects: inout Effects) {
         guard let slot = tcp.endpoints[id.descriptor]?.connection, tcp.slots[slot]?.state == .synSent,
-            tcp.slots[slot]?.owner == id
+            tcp.slots[slot]?.owner == id, tcp.slots[slot]?.carries(flow) == true
         else { return }
         var c = tcp.slots[slot].take()!
         tcpAbort(

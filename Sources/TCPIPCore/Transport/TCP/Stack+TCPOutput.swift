@@ -259,7 +259,16 @@ extension Stack {
             protocol: IPProtocol.tcp,
             destination: c.tuple.remoteAddress,
             dontFragment: true,
-            owner: c.owner.map { .socket($0) } ?? .none,
+            owner: c.owner.map {
+                .socket(
+                    $0,
+                    flow: PacketFlow(
+                        localPort: c.tuple.localPort,
+                        remoteAddress: c.tuple.remoteAddress,
+                        remotePort: c.tuple.remotePort
+                    )
+                )
+            } ?? .none,
             effects: &effects
         )
     }

@@ -163,6 +163,12 @@ struct TCPConnection {
     /// right edge already offered (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
     var receiveWindow: Int { max(0, receiveBuffer.window) }
 
+    /// True when a datagram of `flow` belongs to this connection.
+    func carries(_ flow: PacketFlow) -> Bool {
+        tuple.localPort == flow.localPort && tuple.remoteAddress == flow.remoteAddress
+            && tuple.remotePort == flow.remotePort
+    }
+
     /// The earliest timer.
     var nextTimer: Instant? {
         var t = retransmitAt

@@ -89,7 +89,12 @@ extension Stack {
             route: route,
             protocol: IPProtocol.udp,
             destination: destination,
-            owner: sockets.id(of: fd).map { .socket($0) } ?? .none,
+            owner: sockets.id(of: fd).map {
+                .socket(
+                    $0,
+                    flow: PacketFlow(localPort: endpoint.localPort, remoteAddress: destination, remotePort: port)
+                )
+            } ?? .none,
             effects: &effects
         )
         reportUndeliverable(effects: &effects)
@@ -134,8 +139,10 @@ extension Stack {
     /// `IP_RECVERR` (its ip_link_failure reports Host Unreachable, which udp_err passes only to
     /// a connected socket; RFC 1122 §4.1.3.3 leaves the rest to the application), a connected
     /// socket's next call fails with EHOSTUNREACH and an unconnected one hears nothing.
-    mutating func udpNextHopUnreachable(_ id: SocketID, effects: inout Effects) {
-        guard udp[id.descriptor]?.isConnected == true else { return }
+    mutating func udpNextHopUnreachable(_ id: SocketID, flow: PacketFlow, effects: inout Effects) {
+        guard let e = udp[id.descriptor], e.remoteAddress == flow.remoteAddress, e.remotePort == flow.remotePort,
+            e.localPort == flow.localPort
+        else { return }
         socketError(fd: id.descriptor, .EHOSTUNREACH.with("no ARP reply from the next hop"), effects: &effects)
     }
 }
