@@ -42,7 +42,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case arpRequestsIn, arpRepliesIn, arpRequestsOut, arpRepliesOut, arpEntriesCreated, arpEntriesUpdated
     case arpEntriesExpired, arpQueued
     case ipPacketsIn, ipPacketsOut, ipDelivered, ipFragmentsIn, ipFragmentsOut, ipDatagramsFragmented
-    case ipDatagramsReassembled
+    case ipDatagramsReassembled, ipReassemblyEvictions
     case icmpIn, icmpOut, icmpEchoRequestsIn, icmpEchoRepliesOut, icmpEchoRequestsOut, icmpEchoRepliesIn
     case icmpDestUnreachableIn, icmpDestUnreachableOut, icmpTimeExceededIn, icmpTimeExceededOut, icmpErrorsToSockets
     case udpDatagramsIn, udpDatagramsOut, udpDelivered

@@ -23,6 +23,8 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
     case ipReassembled(identification: UInt16, length: Int, fragments: Int)
     /// IP: reassembly gave up on a datagram.
     case ipReassemblyTimedOut(identification: UInt16, source: IPv4Address)
+    /// IP: an incomplete datagram was evicted to make room for a newer one.
+    case ipReassemblyEvicted(identification: UInt16, source: IPv4Address)
     /// ICMP: an error was sent.
     case icmpErrorSent(type: UInt8, code: UInt8, to: IPv4Address)
     /// ICMP: an error reached a socket as `error`.
@@ -67,6 +69,8 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .ipReassembled(let id, let len, let n):
             return "IP: datagram id \(id) reassembled from \(n) fragments, \(len) bytes"
         case .ipReassemblyTimedOut(let id, let s): return "IP: reassembly of datagram id \(id) from \(s) timed out"
+        case .ipReassemblyEvicted(let id, let s):
+            return "IP: incomplete datagram id \(id) from \(s) evicted to make room"
         case .icmpErrorSent(let t, let c, let to): return "ICMP error type \(t) code \(c) sent to \(to)"
         case .icmpErrorDelivered(let fd, let e): return "ICMP error reported to socket \(fd) as \(e)"
         case .dropped(let r): return "dropped (\(r.layer.rawValue): \(r.name))"

@@ -70,10 +70,9 @@ struct Reassembly {
         // No datagram may exceed 65535 octets (the "ping of death").
         if ip.headerLength + end > 65535 { return dropFragment(.ipFragmentTooLarge, key: key, ctx: &ctx) }
         if datagrams[key] == nil {
-            guard datagrams.count < maxDatagrams else {
-                ctx.drop(.ipReassemblyMemoryFull)
-                return nil
-            }
+            // Full: the oldest incomplete datagram goes, never the newest (a flood of junk
+            // fragments may cost old junk, not the next legitimate datagram).
+            while datagrams.count >= maxDatagrams, evictOldest(ctx: &ctx) {}
             datagrams[key] = Datagram(deadline: ctx.now.adding(nanoseconds: timeout))
         }
         var d = datagrams.removeValue(forKey: key)!
@@ -108,6 +107,12 @@ struct Reassembly {
         guard d.ranges.count < maxFragments else { return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx) }
         if d.data.count < end {
             let grow = end - d.data.count
+            if bytes + d.data.capacity + grow > maxBytes {
+                // Past the high threshold the oldest others go until the table is below the
+                // low one, three quarters of it (Linux's ipfrag_high_thresh / low_thresh).
+                let low = maxBytes / 4 * 3
+                while bytes + d.data.capacity + grow > low, evictOldest(ctx: &ctx) {}
+            }
             guard bytes + d.data.capacity + grow <= maxBytes else {
                 return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx)
             }
@@ -163,5 +168,19 @@ struct Reassembly {
         let dg = datagrams[key]!
         remove(key)
         return (key, dg)
+    }
+
+    /// Evicts the incomplete datagram that arrived first (the earliest deadline; by key among
+    /// equals, so a run replays exactly). RFC 1122 §3.3.2 leaves the policy to the host;
+    /// Linux's inet_frag evictor also takes the oldest. No Time Exceeded is sent for it: it did
+    /// not time out. False when nothing is left to evict.
+    private mutating func evictOldest(ctx: inout LayerContext) -> Bool {
+        guard let (key, _) = datagrams.min(by: { ($0.value.deadline, $0.key) < ($1.value.deadline, $1.key) }) else {
+            return false
+        }
+        remove(key)
+        ctx.count(.ipReassemblyEvictions)
+        ctx.trace(.ipReassemblyEvicted(identification: key.identification, source: key.source))
+        return true
     }
 }

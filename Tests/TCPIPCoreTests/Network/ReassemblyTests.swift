@@ -243,19 +243,44 @@ import Testing
         #expect(h.stack.counters[.ipFragmentBadLength] == 1)
     }
 
-    @Test func theNumberOfIncompleteDatagramsIsBounded() {
+    @Test func theNumberOfIncompleteDatagramsIsBoundedByEvictingTheOldest() {
         var (h, fd) = Self.harness { $0.reassemblyMaxDatagrams = 2 }
         let a = Self.fragments(id: 1)
         let b = Self.fragments(id: 2)
         let c = Self.fragments(id: 3)
         Self.feed(&h, [a[0], b[0], c[0]])
-        #expect(h.stack.counters[.ipReassemblyMemoryFull] == 1)
-        Self.feed(&h, [a[1], a[2], b[1], b[2]])
+        // The newest is taken; the oldest (a) made room.
+        #expect(h.stack.counters[.ipReassemblyEvictions] == 1)
+        #expect(h.stack.counters[.ipReassemblyMemoryFull] == 0)
+        Self.feed(&h, [b[1], b[2], c[1], c[2]])
         #expect(Self.drain(&h, fd) == [Self.data, Self.data])
-        // Room again.
-        Self.feed(&h, c)
-        #expect(Self.drain(&h, fd) == [Self.data])
         #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
+    }
+
+    /// Issue: after 1000 incomplete fragmented datagrams (the first 16 bytes of each, distinct
+    /// identifications), a complete fragmented datagram is still delivered, and a later
+    /// incomplete one still draws Time Exceeded (code 1) when its 30 s run out (RFC 1122
+    /// §3.3.2): a flood of junk costs old junk only.
+    @Test func aFloodOfIncompleteDatagramsNeverShutsOutTheNextOne() throws {
+        var (h, fd) = Self.harness()
+        for id in 0..<1000 {
+            let junk = Build.udp(from: Hosts.peerIP, 5000, to: Hosts.aIP, 9000, Build.pattern(100))
+            Self.feed(&h, [Self.fragments(id: UInt16(id), of: junk, chunk: 16)[0]])
+        }
+        #expect(h.stack.counters[.ipReassemblyEvictions] >= 1000 - 64)
+        #expect(h.stack.ipv4.reassembly.datagrams.count <= 64)
+        Self.feed(&h, Self.fragments(id: 0x7777))
+        #expect(Self.drain(&h, fd) == [Self.data])
+        // One second later, an incomplete datagram with its first fragment.
+        h.advance(to: Instant(nanoseconds: Self.second))
+        _ = h.takeSent()
+        let late = Self.fragments(id: 0x7778)
+        Self.feed(&h, [late[0]])
+        h.advance(to: Instant(nanoseconds: 31 * Self.second))
+        let quotes = h.takeSent().compactMap(Decoded.init).filter {
+            $0.icmp?.type == ICMPv4Type.timeExceeded && $0.icmp?.code == ICMPv4TimeExceededCode.reassembly
+        }.map(\.payload)
+        #expect(quotes.contains(Array(late[0][0..<28])), "the late datagram's Time Exceeded")
     }
 
     @Test func theBytesHeldAreBounded() {
