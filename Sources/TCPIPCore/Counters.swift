@@ -40,7 +40,7 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
 public enum Counter: Int, CaseIterable, Sendable {
     case linkFramesIn, linkFramesOut, linkBytesIn, linkBytesOut
     case arpRequestsIn, arpRepliesIn, arpRequestsOut, arpRepliesOut, arpEntriesCreated, arpEntriesUpdated
-    case arpEntriesExpired, arpQueued
+    case arpEntriesExpired, arpQueued, arpEvictions
     case ipPacketsIn, ipPacketsOut, ipDelivered, ipFragmentsIn, ipFragmentsOut, ipDatagramsFragmented
     case ipDatagramsReassembled, ipReassemblyEvictions
     case icmpIn, icmpOut, icmpEchoRequestsIn, icmpEchoRepliesOut, icmpEchoRequestsOut, icmpEchoRepliesIn

@@ -54,7 +54,8 @@ public struct Stack {
     ) {
         if now > context.now { context.now = now }
         guard let datagram = link.input(frame: frame, interface: interface, ctx: &context, effects: &effects) else {
-            return
+            // ARP input may have evicted an entry, and its queued datagrams.
+            return reportUndeliverable(effects: &effects)
         }
         ipv4Input(datagram.payload, linkBroadcast: datagram.linkBroadcast, effects: &effects)
     }

@@ -15,6 +15,8 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
     case arpLearned(address: IPv4Address, mac: MACAddress)
     /// ARP: a datagram waits for `target` to resolve.
     case arpQueued(target: IPv4Address, queued: Int)
+    /// ARP: the cache was full; the stalest entry made room (with its queued datagrams).
+    case arpEvicted(address: IPv4Address, dropped: Int)
     /// ARP: `target` did not answer; queued datagrams are dropped.
     case arpFailed(target: IPv4Address, dropped: Int)
     /// IP: a datagram was split into fragments.
@@ -63,6 +65,7 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .arpReplySent(let to, let mac): return "ARP reply to \(to): our address is at \(mac)"
         case .arpLearned(let a, let mac): return "ARP cache: \(a) is at \(mac)"
         case .arpQueued(let t, let n): return "ARP: datagram queued while \(t) resolves (\(n) waiting)"
+        case .arpEvicted(let a, let n): return "ARP cache full: \(a) evicted, \(n) queued datagram(s) dropped"
         case .arpFailed(let t, let n): return "ARP: \(t) unreachable, \(n) queued datagram(s) dropped"
         case .ipFragmented(let id, let len, let n, let mtu):
             return "IP: datagram id \(id) of \(len) bytes split into \(n) fragments for MTU \(mtu)"

@@ -134,14 +134,7 @@ struct LinkLayer {
     ) {
         let exists = neighbors.entries[address] != nil
         if !exists && neighbors.entries.count >= neighbors.maxEntries {
-            // Full: forget the entry closest to expiry that has nothing queued.
-            if let victim = neighbors.entries.filter({ $0.value.pending.isEmpty })
-                .min(by: { ($0.value.expires, $0.key) < ($1.value.expires, $1.key) })?.key
-            {
-                neighbors.entries[victim] = nil
-            } else {
-                return
-            }
+            evictStalest(ctx: &ctx)
         }
         var entry =
             neighbors.entries.removeValue(forKey: address)
@@ -306,11 +299,7 @@ struct LinkLayer {
             neighbors.entries.removeValue(forKey: nextHop)
             ?? NeighborCache.Entry(interface: interface, expires: ctx.now)
         let isNew = e.nextRequest == nil
-        if isNew && neighbors.entries.count >= neighbors.maxEntries {
-            ctx.drop(.arpPendingQueueFull)
-            ctx.undeliverable.append(owner)
-            return
-        }
+        if isNew && neighbors.entries.count >= neighbors.maxEntries { evictStalest(ctx: &ctx) }
         e.pending.append(PendingPacket(bytes: copy, owner: owner))
         e.pendingBytes += copy.count
         ctx.count(.arpQueued)
@@ -348,6 +337,28 @@ struct LinkLayer {
                 ctx.count(.arpEntriesExpired)
                 neighbors.entries[address] = nil
             }
+        }
+    }
+
+    /// Makes room for a new entry when the cache is full: the stalest entry goes, never the
+    /// newest (RFC 1122 §2.3.2.2 leaves the policy to the host; a flood may cost old entries,
+    /// not the next neighbour). An entry with nothing queued goes first; else the stalest one
+    /// still resolving, whose datagrams are dropped and their owners told.
+    private mutating func evictStalest(ctx: inout LayerContext) {
+        var idle: (key: IPv4Address, expires: Instant)?
+        var any: (key: IPv4Address, expires: Instant)?
+        for (key, e) in neighbors.entries {
+            if any == nil || (e.expires, key) < (any!.expires, any!.key) { any = (key, e.expires) }
+            if e.pending.isEmpty && (idle == nil || (e.expires, key) < (idle!.expires, idle!.key)) {
+                idle = (key, e.expires)
+            }
+        }
+        guard let victim = (idle ?? any)?.key, let e = neighbors.entries.removeValue(forKey: victim) else { return }
+        ctx.count(.arpEvictions)
+        ctx.trace(.arpEvicted(address: victim, dropped: e.pending.count))
+        for p in e.pending {
+            ctx.drop(.arpPendingQueueFull)
+            ctx.undeliverable.append(p.owner)
         }
     }
 }

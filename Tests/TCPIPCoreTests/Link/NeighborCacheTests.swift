@@ -145,30 +145,35 @@ import Testing
         #expect(h.takeSent().compactMap(Decoded.init).first?.isARPRequest == true)
     }
 
-    /// A SYN the link refuses at once (the neighbour cache is full of addresses still
-    /// resolving) fails the connect with EHOSTUNREACH, as a failed resolution does: the
-    /// connection hears of it once it is back in its slot.
-    @Test func aSYNRefusedByAFullCacheFailsTheConnect() throws {
+    /// A full cache evicts its stalest entry, never refuses the newest (issue 7: a flood may
+    /// cost old entries, not the next neighbour). An evicted entry's queued datagrams are
+    /// dropped and their owners told: here a SYN waiting to resolve, whose connect then fails
+    /// with EHOSTUNREACH once the connection is back in its slot.
+    @Test func aFullCacheEvictsTheStalestEntryAndTellsItsOwners() throws {
         var (h, fd) = Self.harness { $0.arpMaxEntries = 1 }
         _ = Self.send(&h, fd, [1], to: IPv4Address(10, 0, 0, 50))  // takes the one entry
         let s = h.call { s, _ in s.socket(.stream) }.value!
         let r = h.call { st, fx in st.connect(s, address: IPv4Address(10, 0, 0, 60), port: 80, into: &fx) }
         #expect(r.error == nil)
-        #expect(h.stack.counters[.arpPendingQueueFull] == 1)
+        // The UDP datagram's entry made room; the SYN now waits for 10.0.0.60.
+        #expect(h.stack.counters[.arpEvictions] == 1)
+        #expect(h.stack.tcpInfo(s).value??.state == .synSent)
+        // A datagram to a third address evicts the SYN's entry: the connect fails.
+        _ = Self.send(&h, fd, [2], to: IPv4Address(10, 0, 0, 70))
+        #expect(h.stack.counters[.arpEvictions] == 2)
         #expect(h.stack.tcpInfo(s).value??.state == .closed)
         #expect(h.call { st, _ in st.takeError(s) }.value == .EHOSTUNREACH)
-    }
-
-    /// RFC 1122 §4.1.3.3 leaves asynchronous errors on unconnected UDP sockets to the
-    /// application; Linux without IP_RECVERR reports none (udp_err), and nor does the stack.
-    @Test func anUnconnectedSocketHearsNothingWhenResolutionFails() throws {
-        var (h, fd) = Self.harness()
-        _ = Self.send(&h, fd, [1])
-        h.advance(to: Instant(nanoseconds: 5 * Self.second))
-        #expect(h.stack.counters[.arpResolutionFailed] == 1)
-        #expect(h.stack.readiness(fd)?.contains(.error) == false)
-        #expect(h.stack.option(fd, .soError).value == 0)
-        #expect(Self.send(&h, fd, [2], to: Hosts.peerIP).error == nil)
+        // And the newest entry resolves as usual.
+        h.receive(
+            Build.arp(
+                ARPOperation.reply,
+                senderMAC: Hosts.peerMAC,
+                senderIP: IPv4Address(10, 0, 0, 70),
+                targetMAC: Hosts.aMAC,
+                targetIP: Hosts.aIP
+            )
+        )
+        #expect(h.stack.neighbor(IPv4Address(10, 0, 0, 70)) == Hosts.peerMAC)
     }
 
     /// A failure belongs to the flow the datagram was sent in: a socket that sent unconnected
