@@ -176,6 +176,18 @@ import Testing
         #expect(h.stack.neighbor(IPv4Address(10, 0, 0, 70)) == Hosts.peerMAC)
     }
 
+    /// RFC 1122 §4.1.3.3 leaves asynchronous errors on unconnected UDP sockets to the
+    /// application; Linux without IP_RECVERR reports none (udp_err), and nor does the stack.
+    @Test func anUnconnectedSocketHearsNothingWhenResolutionFails() throws {
+        var (h, fd) = Self.harness()
+        _ = Self.send(&h, fd, [1])
+        h.advance(to: Instant(nanoseconds: 5 * Self.second))
+        #expect(h.stack.counters[.arpResolutionFailed] == 1)
+        #expect(h.stack.readiness(fd)?.contains(.error) == false)
+        #expect(h.stack.option(fd, .soError).value == 0)
+        #expect(Self.send(&h, fd, [2], to: Hosts.peerIP).error == nil)
+    }
+
     /// A failure belongs to the flow the datagram was sent in: a socket that sent unconnected
     /// to a silent neighbour and then connected elsewhere hears nothing of it (Linux's udp_err
     /// matches the quoted 4-tuple).
