@@ -11,6 +11,9 @@ import Testing
 /// and many waits on different sockets all complete.
 @Suite(.timeLimit(.minutes(1)))
 struct SocketWaitersTests {
+    /// The calls parked on `host`'s owner thread now.
+    static func parked(_ host: Host) -> Int { host.perform { _, _ in host.waiters.parked.count } }
+
     /// The attempts `host` made after events so far.
     static func retries(_ host: Host) -> Int { host.perform { _, _ in host.retries } }
 
@@ -72,7 +75,10 @@ struct SocketWaitersTests {
             let reader = Blocking.start { () -> Result<ReceivedDatagram, Errno> in
                 Result { () throws(Errno) in try old.receiveFrom(timeout: .seconds(20)) }
             }
-            await Blocking.pause(.milliseconds(100))
+            // The reader must be parked on the old socket before the close: a call that starts
+            // after the reopen names the new socket by its number, as POSIX would.
+            for _ in 0..<500 where Self.parked(pair.b) == 0 { await Blocking.pause(.milliseconds(10)) }
+            #expect(Self.parked(pair.b) == 1)
             let fd = old.fd
             let reopened = pair.b.perform { stack, effects -> Result<Int32, Errno> in
                 _ = stack.close(fd, into: &effects)
