@@ -205,7 +205,14 @@ extension Stack {
         if syn {
             field = UInt16(clamping: window)
         } else {
-            field = UInt16(clamping: window >> c.rcvWindowShift)
+            // Scaled, the window is rounded down to a multiple of 2^shift, unless that would
+            // move the right edge already offered to the left: then it is rounded up (RFC 7323
+            // §2.4; Linux's tcp_select_window aligns up in the same case).
+            var scaled = window >> c.rcvWindowShift
+            if scaled << c.rcvWindowShift < offered {
+                scaled = (offered + (1 << c.rcvWindowShift) - 1) >> c.rcvWindowShift
+            }
+            field = UInt16(clamping: scaled)
         }
         let ackNumber = flags.contains(.ack) ? c.rcvNxt : SequenceNumber(0)
         let header = TCPHeader(
@@ -235,8 +242,9 @@ extension Stack {
         }
         if flags.contains(.ack) {
             c.lastAckSent = c.rcvNxt
-            let edge = c.rcvNxt + (syn ? Int(field) : Int(field) << c.rcvWindowShift)
-            if edge > c.rcvAdvertised { c.rcvAdvertised = edge }
+            // The right edge as told to the peer, exactly: segment acceptability (RFC 9293
+            // §3.10.7.4) is judged against it, never against free buffer space.
+            c.rcvAdvertised = c.rcvNxt + (syn ? Int(field) : Int(field) << c.rcvWindowShift)
             c.ackNow = false
             c.delayedAckAt = nil
             c.fullSegmentsUnacked = 0

@@ -48,6 +48,28 @@ import Testing
         #expect(sc.read(fd).value?.bytes == [0xEE])
     }
 
+    /// Issue 7, defect 3: acceptability is judged against the window the peer was told
+    /// (RFC 9293 §3.10.7.4, after window-scale rounding), never a larger one. With a shift of 1,
+    /// the unscaled SYN window (65535, odd) minus an even amount received cannot be told
+    /// exactly: the stack rounds the field up (RFC 7323 §2.4, as Linux's tcp_select_window),
+    /// so the edge does not move left, and then takes exactly up to the edge it told.
+    @Test func aSegmentStraddlingTheToldEdgeIsTrimmedThere() throws {
+        var sc = TCPScenario { $0.tcp.receiveBuffer = 66000 }
+        var c = sc.passiveOpen(options: TCPOptions(mss: 1460, windowScale: 0))
+        sc.send(c, payload: Build.pattern(1000), at: .ms(1))
+        sc.advance(to: .ms(100))
+        let ack = try #require(sc.take().last)
+        #expect(ack.ack == c.seq &+ 1000)
+        let told = Int(ack.window) << 1
+        #expect(told >= 65535 - 1000, "the right edge offered in the SYN,ACK never moves left")
+        c.seq = c.seq &+ 1000
+        // One segment that runs 100 bytes past the edge told: exactly `told` bytes are taken.
+        sc.send(c, payload: Build.pattern(told + 100), at: .ms(200))
+        sc.advance(to: .ms(300))
+        let last = try #require(sc.take().last)
+        #expect(last.ack == c.seq &+ UInt32(told))
+    }
+
     /// The peer closes its window; we probe with <SEQ=SND.UNA−1> (as Linux) at the persist
     /// interval, backing off to 120 s, for as long as the probes are answered; then the window
     /// opens and the data goes.
