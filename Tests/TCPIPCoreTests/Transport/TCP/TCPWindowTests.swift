@@ -70,6 +70,34 @@ import Testing
         #expect(last.ack == c.seq &+ UInt32(told))
     }
 
+    /// Issue 7, defect 3, with a scaled window: once the window told is 0, a one-byte probe
+    /// at RCV.NXT is answered with the unchanged ACK and window 0, and data at or beyond the
+    /// edge draws an ACK too (RFC 9293 §3.10.7.4: "an acknowledgment should be sent in reply").
+    @Test func aScaledZeroWindowTakesNoProbeAndAnswersBeyondTheEdge() throws {
+        var sc = TCPScenario { $0.tcp.receiveBuffer = 70000 }
+        var c = sc.passiveOpen(options: TCPOptions(mss: 1460, windowScale: 0))
+        // Fill the window told, segment by segment, without reading.
+        var edge = 65535
+        var sent = 0
+        var guardSteps = 0
+        while edge - sent > 0 && guardSteps < 200 {
+            guardSteps += 1
+            let n = min(1460, edge - sent)
+            sc.send(c, seq: c.seq &+ UInt32(sent), payload: Build.pattern(n), at: .ms(Int64(guardSteps)))
+            sent += n
+            sc.advance(to: .ms(Int64(guardSteps) + 50))
+            if let a = sc.take().last { edge = Int(a.ack &- c.seq) + (Int(a.window) << 1) }
+        }
+        #expect(edge == sent, "the window told is closed")
+        c.seq = c.seq &+ UInt32(sent)
+        sc.send(c, payload: [0xEE], at: .ms(1000))
+        let probe = try #require(sc.take().last)
+        #expect(probe.ack == c.seq && probe.window == 0)
+        sc.send(c, seq: c.seq &+ 10, payload: Build.pattern(100), at: .ms(2000))
+        let beyond = try #require(sc.take().last)
+        #expect(beyond.ack == c.seq && beyond.window == 0)
+    }
+
     /// The peer closes its window; we probe with <SEQ=SND.UNA−1> (as Linux) at the persist
     /// interval, backing off to 120 s, for as long as the probes are answered; then the window
     /// opens and the data goes.
