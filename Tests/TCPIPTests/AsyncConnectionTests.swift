@@ -57,8 +57,11 @@ struct AsyncConnectionTests {
     }
 
     @Test func connectWithATimeoutToASilentAddressFailsWithETIMEDOUT() async throws {
-        // ARP keeps asking for the silent address (the defaults: 3 s) well past the timeout.
-        try await HostPair.with { pair in
+        // ARP keeps asking for the silent address far longer than the timeout (10 requests a
+        // minute apart), so its failure cannot come first even if the cooperative pool, busy
+        // with CPU-bound suites, is slow to resume this task between its steps.
+        let slowARP: (Int, inout HostConfiguration) -> Void = { _, c in c.stack.arpRetryInterval = 60_000_000_000 }
+        try await HostPair.with(configure: slowARP) { pair in
             let start = ContinuousClock.now
             await #expect(throws: Errno.ETIMEDOUT) {
                 _ = try await AsyncConnection.connect(
@@ -69,7 +72,9 @@ struct AsyncConnectionTests {
                 )
             }
             let took = Blocking.seconds(since: start)
-            #expect(took >= 0.19 && took < 2, "took \(took) s")
+            // The upper bound allows for a saturated cooperative pool; the timeout's own accuracy
+            // is checked by the blocking tests, measured on their threads.
+            #expect(took >= 0.19 && took < 30, "took \(took) s")
         }
     }
 
@@ -99,7 +104,7 @@ struct AsyncConnectionTests {
             let outcome = await reader.value
             let took = Blocking.seconds(since: start)
             #expect(outcome.failureName == "ECANCELED")
-            #expect(took < 1, "the cancelled read took \(took) s to end")
+            #expect(took < 30, "the cancelled read took \(took) s to end")
             // The connection is as it was.
             try await server.write([42])
             #expect(try await c.read() == [42])

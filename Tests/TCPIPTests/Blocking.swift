@@ -12,6 +12,18 @@ enum Blocking {
         }
     }
 
+    /// Runs `body` on a new thread and returns its result with the seconds it took, measured on
+    /// that thread: unlike a time taken around the `await`, it does not include waiting for a
+    /// cooperative thread to resume the test (CPU-bound suites running in parallel can keep
+    /// both busy for many seconds on a two-core machine).
+    static func timed<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> (T, Double) {
+        try await run { () throws -> (T, Double) in
+            let start = ContinuousClock.now
+            let value = try body()
+            return (value, seconds(since: start))
+        }
+    }
+
     /// Starts `body` on a new thread now; await the returned task for its result.
     static func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Task<T, any Error> {
         Task { try await run(body) }

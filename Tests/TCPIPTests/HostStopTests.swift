@@ -58,7 +58,7 @@ struct HostStopTests {
         // The deadline of the other waiter still fires (the heap was not corrupted).
         let started = ContinuousClock.now
         #expect(try await timed.value == nil)
-        #expect(Blocking.seconds(since: started) < 5)
+        #expect(Blocking.seconds(since: started) < 30)
         await second.stop()
     }
 }
