@@ -252,46 +252,42 @@ struct LinkLayer {
         effects: inout Effects
     ) {
         let iface = ctx.interfaces[interface]
+        let destination: MACAddress
+        var revalidate = false
         if nextHop == .broadcast || (iface.network.prefixLength < 31 && nextHop == iface.network.broadcastAddress) {
-            commitEthernet(
-                source: iface.mac,
-                destination: .broadcast,
-                etherType: EtherType.ipv4,
-                interface: interface,
-                ctx: &ctx,
-                effects: &effects
-            )
-            return
-        }
-        if nextHop.isMulticast {
+            destination = .broadcast
+        } else if nextHop.isMulticast {
             // RFC 1112 §6.4: 01-00-5E plus the low 23 bits of the group address.
-            let mac = MACAddress(rawValue: 0x0100_5E00_0000 | UInt64(nextHop.rawValue & 0x7F_FFFF))
-            commitEthernet(
-                source: iface.mac,
-                destination: mac,
-                etherType: EtherType.ipv4,
-                interface: interface,
-                ctx: &ctx,
-                effects: &effects
-            )
-            return
-        }
-        if let i = neighbors.entries.index(forKey: nextHop), let mac = neighbors.entries.values[i].mac {
-            commitEthernet(
-                source: iface.mac,
-                destination: mac,
-                etherType: EtherType.ipv4,
-                interface: interface,
-                ctx: &ctx,
-                effects: &effects
-            )
+            destination = MACAddress(rawValue: 0x0100_5E00_0000 | UInt64(nextHop.rawValue & 0x7F_FFFF))
+        } else if let i = neighbors.entries.index(forKey: nextHop), let mac = neighbors.entries.values[i].mac {
+            destination = mac
             if neighbors.entries.values[i].expires <= ctx.now && neighbors.entries.values[i].nextRequest == nil {
-                // Stale: keep using it, and re-validate it (RFC 1122 §2.3.2.1).
+                // Stale: keep using it, and re-validate it after this frame (RFC 1122 §2.3.2.1).
                 neighbors.entries.values[i].requestsSent = 0
-                sendARPRequest(for: nextHop, ctx: &ctx, effects: &effects)
+                revalidate = true
             }
-            return
+        } else {
+            return holdForResolution(interface: interface, nextHop: nextHop, owner: owner, ctx: &ctx, effects: &effects)
         }
+        commitEthernet(
+            source: iface.mac,
+            destination: destination,
+            etherType: EtherType.ipv4,
+            interface: interface,
+            ctx: &ctx,
+            effects: &effects
+        )
+        if revalidate { sendARPRequest(for: nextHop, ctx: &ctx, effects: &effects) }
+    }
+
+    /// Holds the datagram being built while `nextHop` resolves (RFC 1122 §2.3.2.2).
+    private mutating func holdForResolution(
+        interface: Int,
+        nextHop: IPv4Address,
+        owner: PacketOwner,
+        ctx: inout LayerContext,
+        effects: inout Effects
+    ) {
         // Unresolved: hold the datagram (RFC 1122 §2.3.2.2), oldest dropped when full.
         let copy = effects.frames.copyFrame()
         effects.frames.abort()
