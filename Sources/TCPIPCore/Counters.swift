@@ -24,7 +24,7 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
     case tcpTooShort, tcpBadDataOffset, tcpBadChecksum, tcpBadOptions, tcpNoSocket, tcpBroadcast
     case tcpListenRST, tcpListenNoSYN, tcpListenOverflow, tcpBadACKInSynSent, tcpRSTWithoutACK, tcpNoSYNInSynSent
     case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited,
-        tcpOutOfWindowAckLimited
+        tcpOutOfWindowAckLimited, tcpSynQueueFull
 
     /// The layer the reason belongs to.
     public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }
@@ -49,6 +49,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case tcpSegmentsIn, tcpSegmentsOut, tcpResetsOut, tcpResetsIn, tcpRetransmittedSegments, tcpRetransmitTimeouts
     case tcpFastRetransmits, tcpDuplicateAcksIn, tcpDuplicateSYN, tcpDelayedAcks, tcpOutOfOrderSegments
     case tcpChallengeAcks, tcpKeepaliveProbes, tcpWindowProbes, tcpTimeouts
+    case tcpSynCookiesSent, tcpSynCookiesValidated, tcpSynCookiesFailed
 
     /// The layer the counter belongs to.
     public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }

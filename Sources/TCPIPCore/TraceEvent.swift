@@ -41,6 +41,12 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
     case tcpListening(fd: Int32, port: UInt16)
     /// TCP: a completed connection waits in the accept queue.
     case tcpAcceptQueued(listener: Int32, remote: IPv4Address, port: UInt16)
+    /// TCP: a listener's SYN queue was full; a SYN cookie answered the SYN (RFC 4987 §3.6).
+    case tcpSynCookieSent(local: UInt16, remote: IPv4Address, port: UInt16)
+    /// TCP: an ACK returned a valid SYN cookie; the connection was made from it.
+    case tcpSynCookieAccepted(local: UInt16, remote: IPv4Address, port: UInt16)
+    /// TCP: an ACK to a listener carried no valid SYN cookie; it is answered with a RST.
+    case tcpSynCookieRejected(local: UInt16, remote: IPv4Address, port: UInt16)
     /// TCP: `accept` handed a connection out as a descriptor.
     case tcpAccepted(fd: Int32, remote: IPv4Address, port: UInt16)
     /// TCP: a segment was sent.
@@ -82,6 +88,12 @@ public enum TraceEvent: Sendable, CustomStringConvertible {
         case .tcpListening(let fd, let p): return "TCP socket \(fd) listening on port \(p)"
         case .tcpAcceptQueued(let fd, let r, let p):
             return "TCP connection from \(r):\(p) queued for accept on socket \(fd)"
+        case .tcpSynCookieSent(let l, let r, let p):
+            return "TCP :\(l) SYN queue full: SYN cookie sent to \(r):\(p), no state kept"
+        case .tcpSynCookieAccepted(let l, let r, let p):
+            return "TCP :\(l) valid SYN cookie from \(r):\(p): connection made from it"
+        case .tcpSynCookieRejected(let l, let r, let p):
+            return "TCP :\(l) ACK from \(r):\(p) holds no valid SYN cookie: reset"
         case .tcpAccepted(let fd, let r, let p): return "TCP accept: connection from \(r):\(p) is descriptor \(fd)"
         case .tcpSegmentSent(let l, let seq, let ack, let f, let len, let w):
             return "TCP :\(l) sent \(f) seq \(seq) ack \(ack) len \(len) win \(w)"

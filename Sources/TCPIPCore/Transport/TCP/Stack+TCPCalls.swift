@@ -104,7 +104,8 @@ extension Stack {
                 }
             }
         }
-        let b = max(1, min(backlog, 4096))
+        // Linux: the backlog is capped at somaxconn (4096); a negative one means the cap.
+        let b = backlog < 0 ? 4096 : min(backlog, 4096)
         if ep.listen == nil {
             ep.listen = TCPListenState(backlog: b)
         } else {

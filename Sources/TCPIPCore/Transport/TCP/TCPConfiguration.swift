@@ -23,8 +23,12 @@ public struct TCPConfiguration: Sendable {
     public var sendBuffer = 256 * 1024
     /// Out-of-order ranges held per connection.
     public var outOfOrderRanges = 32
-    /// Embryonic connections per listener (SYN queue).
+    /// Embryonic connections per listener at most (the SYN queue; a listener's own limit is
+    /// its backlog, as on Linux, capped by this).
     public var synQueueLimit = 1024
+    /// Answer SYNs with SYN cookies when a listener's SYN queue is full (RFC 4987 §3.6; Linux
+    /// `tcp_syncookies=1`); otherwise such SYNs are dropped.
+    public var synCookies = true
     /// Connections in TIME-WAIT at most; beyond it a closing connection skips TIME-WAIT (as Linux's `tcp_max_tw_buckets`).
     public var timeWaitLimit = 16384
     /// How long an orphaned connection may stay in FIN-WAIT-2 (Linux `tcp_fin_timeout`).

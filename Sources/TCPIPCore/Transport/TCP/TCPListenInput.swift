@@ -3,15 +3,19 @@ extension Stack {
     mutating func tcpListenInput(_ lfd: Int32, _ seg: TCPSegment, effects: inout Effects) {
         // "first check for a RST": an incoming RST is ignored.
         if seg.flags.contains(.rst) { return drop(.tcpListenRST) }
-        // "second check for an ACK": any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
-        if seg.flags.contains(.ack) { return tcpSendReset(to: seg, seq: seg.ack, ack: nil, effects: &effects) }
+        // "second check for an ACK": any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>
+        // — unless it returns a SYN cookie (RFC 4987 §3.6).
+        if seg.flags.contains(.ack) {
+            if tcpSynCookieACK(lfd, seg, effects: &effects) { return }
+            return tcpSendReset(to: seg, seq: seg.ack, ack: nil, effects: &effects)
+        }
         // "third check for a SYN".
         guard seg.flags.contains(.syn) else { return drop(.tcpListenNoSYN) }
         guard let listener = sockets[lfd] else { return }
-        guard var ls = tcp.endpoints[lfd]?.listen else { return }
-        guard ls.embryonic < configuration.tcp.synQueueLimit, ls.acceptQueue.count < ls.backlog else {
-            return drop(.tcpListenOverflow)
-        }
+        guard let ls = tcp.endpoints[lfd]?.listen else { return }
+        // A full accept queue drops the SYN, cookie or not (Linux's tcp_conn_request counts
+        // ListenOverflows); the client retransmits it.
+        guard !ls.acceptQueueFull else { return drop(.tcpListenOverflow) }
         guard var route = route(to: seg.source) else { return drop(.ipNoRoute) }
         route.source = seg.destination
         let tuple = TCPFourTuple(
@@ -20,6 +24,13 @@ extension Stack {
             remoteAddress: seg.source,
             remotePort: seg.header.sourcePort
         )
+        // A full SYN queue answers with a cookie and keeps no state (RFC 4987 §3.6), as Linux
+        // with tcp_syncookies=1; without cookies the SYN is dropped.
+        if ls.embryonic >= min(max(ls.backlog, 1), configuration.tcp.synQueueLimit) {
+            guard configuration.tcp.synCookies else { return drop(.tcpSynQueueFull) }
+            tcp.endpoints[lfd]!.listen!.lastOverflow = now
+            return tcpSendSynCookie(tuple: tuple, route: route, seg, options: listener.options, effects: &effects)
+        }
         let iss =
             tcp.issOverride
             ?? tcp.isn.generate(
@@ -52,18 +63,22 @@ extension Stack {
         c.state = .synReceived
         // "<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> is sent. SND.NXT is set to ISS+1 and SND.UNA to ISS."
         tcpSendSYN(&c, effects: &effects)
-        ls.embryonic += 1
-        tcp.endpoints[lfd]!.listen = ls
-        let slot = tcp.insert(c)
+        let slot = tcpInsertEmbryo(c, listener: lfd)
+        tcpStore(tcp.slots[slot]!, slot: slot, effects: &effects)
+    }
+
+    /// Stores a connection a listener made (SYN-RECEIVED) and counts it in its SYN queue.
+    mutating func tcpInsertEmbryo(_ c: TCPConnection, listener lfd: Int32) -> Int {
+        tcp.endpoints[lfd]!.listen!.embryonic += 1
         trace(
             .tcpStateChanged(
-                local: tuple.localPort,
-                remote: tuple.remoteAddress,
-                port: tuple.remotePort,
+                local: c.tuple.localPort,
+                remote: c.tuple.remoteAddress,
+                port: c.tuple.remotePort,
                 from: .listen,
                 to: .synReceived
             )
         )
-        tcpStore(tcp.slots[slot]!, slot: slot, effects: &effects)
+        return tcp.insert(c)
     }
 }

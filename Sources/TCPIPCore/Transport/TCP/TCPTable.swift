@@ -3,11 +3,20 @@ import HeapModule
 
 /// A listening socket's queues (RFC 9293 §3.10.1 passive OPEN; the backlog of `listen(2)`).
 struct TCPListenState {
-    /// Completed connections not yet accepted, at most `backlog`.
+    /// Completed connections not yet accepted, at most `backlog` + 1 (as Linux's
+    /// `sk_acceptq_is_full`).
     var acceptQueue = Deque<Int>()
+    /// The backlog `listen` asked for, capped (Linux's `somaxconn`).
     var backlog: Int
-    /// Embryonic connections (SYN-RECEIVED) belonging to this listener.
+    /// Embryonic connections (SYN-RECEIVED) belonging to this listener; the SYN queue holds
+    /// at most `backlog` of them (Linux's `inet_csk_reqsk_queue_is_full`).
     var embryonic = 0
+    /// When the SYN queue last overflowed into cookies: ACKs are checked for cookies only
+    /// within two minutes of it (Linux's `tcp_synq_no_recent_overflow`).
+    var lastOverflow: Instant?
+
+    /// True when no further completed connection may queue.
+    var acceptQueueFull: Bool { acceptQueue.count > backlog }
 }
 
 /// A stream socket's TCP side.
@@ -52,6 +61,8 @@ struct TCPTable {
     /// (to exercise sequence numbers near 2^31 and 2^32).
     var issOverride: SequenceNumber?
     var challengeAcks: TokenBucket
+    /// The SYN cookie keys (drawn at the first overflow).
+    var cookies = SYNCookies()
 
     init(configuration: TCPConfiguration, random: inout SeededRandom) {
         isn = InitialSequenceNumberGenerator(k0: random.next(), k1: random.next())
