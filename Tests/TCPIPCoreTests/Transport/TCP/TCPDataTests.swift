@@ -159,6 +159,26 @@ import Testing
         #expect(sc.read(c.fd!).value?.bytes == data)
     }
 
+    /// The out-of-order queue is bounded (32 ranges). Junk far out in the window that fills
+    /// it costs the junk beyond the bound (counted), never the next segment in order: that
+    /// one is always taken, and the stream completes with the true bytes. Held ranges are not
+    /// pruned to make room for newer ones: that would renege on SACKed data, which RFC 2018
+    /// §8 discourages and which a Linux sender recovers from only by a timeout.
+    @Test func outOfOrderJunkNeverKeepsOutTheNextSegmentInOrder() {
+        var sc = TCPScenario()
+        let c = sc.passiveOpen(options: TCPOptions(mss: 1460, sackPermitted: true))
+        // 40 one-byte ranges far out, every other byte from offset 30 000.
+        for k in 0..<40 { sc.send(c, seq: c.seq + UInt32(30_000 + 2 * k), payload: [0xEE]) }
+        _ = sc.take()
+        #expect(sc.stack.counters[.tcpOutOfOrderFull] == 8)
+        let data = Build.pattern(3000)
+        sc.send(c, seq: c.seq, payload: Array(data[0..<1460]))
+        sc.send(c, seq: c.seq + 1460, payload: Array(data[1460..<3000]))
+        let acks = sc.take()
+        #expect(acks.last?.ack == c.seq + 3000)
+        #expect(sc.read(c.fd!).value?.bytes == data)
+    }
+
     /// A FIN behind a hole is processed only when the hole fills (RFC 9293 §3.10.7.4 eighth: "If
     /// the FIN bit is set, ... advance RCV.NXT over the FIN" only once it is in sequence).
     @Test func finBehindAHole() {
