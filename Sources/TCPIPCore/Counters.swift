@@ -24,7 +24,7 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
     case tcpTooShort, tcpBadDataOffset, tcpBadChecksum, tcpBadOptions, tcpNoSocket, tcpBroadcast
     case tcpListenRST, tcpListenNoSYN, tcpListenOverflow, tcpBadACKInSynSent, tcpRSTWithoutACK, tcpNoSYNInSynSent
     case tcpPAWS, tcpOutOfWindow, tcpNoACK, tcpAckUnsent, tcpAckTooOld, tcpOutOfOrderFull, tcpChallengeAckLimited,
-        tcpOutOfWindowAckLimited, tcpSynQueueFull
+        tcpOutOfWindowAckLimited, tcpSynQueueFull, tcpConnectionLimit, tcpMemoryLimit
 
     /// The layer the reason belongs to.
     public var layer: Layer { StatName.split(Self.caseNames[rawValue]).layer }

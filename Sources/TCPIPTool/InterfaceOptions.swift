@@ -95,7 +95,10 @@ struct InterfaceOptions: ParsableArguments {
     /// Fails with one line: a malformed value, a TAP interface that is busy, missing or not
     /// permitted (the driver's message names the device and errno), or a pcap file that cannot
     /// be created.
-    func makeHost(faults: FaultOptions) throws(ToolFailure) -> (host: Host, interface: Interface) {
+    func makeHost(
+        faults: FaultOptions,
+        limits: LimitOptions = LimitOptions()
+    ) throws(ToolFailure) -> (host: Host, interface: Interface) {
         let c = try check()
         let fault = try faults.configuration()
         let device: TAPDevice
@@ -107,8 +110,10 @@ struct InterfaceOptions: ParsableArguments {
         let mtu = c.mtu ?? (try? device.interfaceInfo().mtu) ?? 1500
         device.mtu = mtu
         let interface = Interface(name: device.name, mac: c.mac, mtu: mtu, network: c.network)
+        var stack = StackConfiguration(interfaces: [interface], gateway: c.gateway)
+        try limits.apply(to: &stack)
         var configuration = HostConfiguration(
-            stack: StackConfiguration(interfaces: [interface], gateway: c.gateway),
+            stack: stack,
             seed: c.seed,
             pcapPath: pcap
         )

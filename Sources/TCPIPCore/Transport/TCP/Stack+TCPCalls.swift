@@ -190,6 +190,11 @@ extension Stack {
             remotePort: port
         )
         guard tcp.byTuple[tuple] == nil else { return .failure(.EADDRINUSE.with("that connection already exists")) }
+        if let reason = tcpAdmission(s.options) {
+            drop(reason)
+            let what = reason == .tcpConnectionLimit ? "connection" : "connection memory"
+            return .failure(.ENOBUFS.with("the stack's \(what) limit is reached"))
+        }
         let iss =
             tcp.issOverride
             ?? tcp.isn.generate(

@@ -26,6 +26,12 @@ public struct TCPConfiguration: Sendable {
     /// Embryonic connections per listener at most (the SYN queue; a listener's own limit is
     /// its backlog, as on Linux, capped by this).
     public var synQueueLimit = 1024
+    /// TCP connections at most, in any state (embryonic and TIME-WAIT included). Past it a
+    /// SYN is dropped and `connect` fails with `ENOBUFS`.
+    public var maxConnections = 65536
+    /// Send plus receive buffer bytes all connections may hold at most (each connection is
+    /// charged its buffer sizes when made). Past it, as `maxConnections`.
+    public var maxConnectionMemory = 4 << 30
     /// Answer SYNs with SYN cookies when a listener's SYN queue is full (RFC 4987 §3.6; Linux
     /// `tcp_syncookies=1`); otherwise such SYNs are dropped.
     public var synCookies = true

@@ -16,6 +16,7 @@ extension Stack {
         // A full accept queue drops the SYN, cookie or not (Linux's tcp_conn_request counts
         // ListenOverflows); the client retransmits it.
         guard !ls.acceptQueueFull else { return drop(.tcpListenOverflow) }
+        if let reason = tcpAdmission(listener.options) { return drop(reason) }
         guard var route = route(to: seg.source) else { return drop(.ipNoRoute) }
         route.source = seg.destination
         let tuple = TCPFourTuple(

@@ -93,6 +93,10 @@ extension Stack {
             drop(.tcpListenOverflow)
             return true
         }
+        if let reason = tcpAdmission(listener.options) {
+            drop(reason)
+            return true
+        }
         guard var route = route(to: seg.source) else {
             drop(.ipNoRoute)
             return true

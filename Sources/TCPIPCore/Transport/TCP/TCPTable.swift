@@ -49,6 +49,12 @@ struct TCPTable {
     /// When each slot's earliest timer was last scheduled in the heap.
     var scheduled: [Instant?] = []
     var free: [Int] = []
+    /// Buffer bytes each slot's connection was charged when stored.
+    var charged: [Int] = []
+    /// Connections stored, in any state.
+    var live = 0
+    /// Send and receive buffer bytes the stored connections may hold, in all.
+    var committedBytes = 0
     var byTuple: [TCPFourTuple: Int] = [:]
     /// Stream sockets bound to each port (listening or not).
     var bound: [UInt16: [Int32]] = [:]
@@ -83,7 +89,11 @@ struct TCPTable {
             slots.append(nil)
             generations.append(0)
             scheduled.append(nil)
+            charged.append(0)
         }
+        charged[slot] = c.sendBuffer.capacity + c.receiveBuffer.capacity
+        committedBytes += charged[slot]
+        live += 1
         generations[slot] &+= 1
         c.generation = generations[slot]
         slots[slot] = c
@@ -94,6 +104,9 @@ struct TCPTable {
 
     /// Frees a slot (its connection must already be out of the 4-tuple index).
     mutating func remove(_ slot: Int) {
+        committedBytes -= charged[slot]
+        charged[slot] = 0
+        live -= 1
         slots[slot] = nil
         scheduled[slot] = nil
         generations[slot] &+= 1
