@@ -97,7 +97,7 @@ struct InterfaceOptions: ParsableArguments {
     /// be created.
     func makeHost(
         faults: FaultOptions,
-        limits: LimitOptions = LimitOptions()
+        limits: LimitOptions? = nil
     ) throws(ToolFailure) -> (host: Host, interface: Interface) {
         let c = try check()
         let fault = try faults.configuration()
@@ -111,7 +111,7 @@ struct InterfaceOptions: ParsableArguments {
         device.mtu = mtu
         let interface = Interface(name: device.name, mac: c.mac, mtu: mtu, network: c.network)
         var stack = StackConfiguration(interfaces: [interface], gateway: c.gateway)
-        try limits.apply(to: &stack)
+        try limits?.apply(to: &stack)
         var configuration = HostConfiguration(
             stack: stack,
             seed: c.seed,

@@ -47,6 +47,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup(title: "Fault injection") var faults: FaultOptions
 
+    @OptionGroup(title: "Limits") var limits: LimitOptions
+
     func run() throws {
         // Before any thread starts, so every thread inherits the mask and only `wait` below
         // ever takes these signals.
@@ -56,7 +58,7 @@ struct ServeCommand: ParsableCommand {
 
     func serve() throws(ToolFailure) -> Int32 {
         let apps = try applications()
-        let (host, iface) = try interface.makeHost(faults: faults)
+        let (host, iface) = try interface.makeHost(faults: faults, limits: limits)
         if trace {
             host.trace { event in Output.err("trace: \(event)") }
         }
