@@ -98,6 +98,27 @@ import Testing
         #expect(beyond.ack == c.seq && beyond.window == 0)
     }
 
+    /// A peer that sent up to the right edge and lost a segment sends its ACKs with SEG.SEQ at
+    /// the edge. They are taken, as Linux's tcp_sequence takes them (`!after(seq, rcv_nxt +
+    /// window)`): refusing them ignored every acknowledgment of ours until the peer's RTO,
+    /// and a soak with 1 % faults stalled two echo streams for minutes on it.
+    @Test func anACKAtTheRightEdgeIsTaken() throws {
+        var sc = TCPScenario()
+        var c = sc.passiveOpen(options: TCPOptions(mss: 1460, sackPermitted: true))
+        sc.write(c.fd!, Build.pattern(1000))
+        let data = try #require(sc.take().last)
+        #expect(data.payload.count == 1000)
+        // The peer sends the whole window but its first 1000 bytes are lost.
+        sc.send(c, seq: c.seq &+ 1000, payload: Build.pattern(65535 - 1000), at: .ms(1))
+        _ = sc.take()
+        #expect(sc.info(c.fd!)?.sndUna == c.ack)
+        // Its pure ACK of our data, from the edge.
+        c.seq = c.seq &+ 65535
+        sc.send(c, ack: c.ack &+ 1000, at: .ms(2))
+        #expect(sc.info(c.fd!)?.sndUna == c.ack &+ 1000)
+        #expect(sc.stack.counters[.tcpOutOfWindow] == 0)
+    }
+
     /// The peer closes its window; we probe with <SEQ=SND.UNA−1> (as Linux) at the persist
     /// interval, backing off to 120 s, for as long as the probes are answered; then the window
     /// opens and the data goes.
