@@ -11,10 +11,12 @@ extension Stack {
         var acceptable: Bool
         if segLen == 0 {
             // RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND (RCV.WND = 0: SEG.SEQ = RCV.NXT), with the
-            // right edge itself allowed, as Linux's tcp_sequence does: a peer that has sent up
-            // to the edge and lost a segment sends every ACK from there, and refusing them
-            // would ignore all it acknowledges until its retransmission timer fires.
-            acceptable = seg.seq.isInWindow(start: c.rcvNxt, length: window + 1)
+            // right edge itself allowed for an ACK, as Linux's tcp_sequence does: a peer that
+            // has sent up to the edge and lost a segment sends every ACK from there, and
+            // refusing them would ignore all it acknowledges until its retransmission timer
+            // fires. A RST keeps the strict window (RFC 5961 §3.2: outside it, silently dropped).
+            let edge = seg.flags.contains(.rst) ? 0 : 1
+            acceptable = seg.seq.isInWindow(start: c.rcvNxt, length: window + edge)
         } else if window == 0 {
             // "If the RCV.WND is zero, no segments will be acceptable, but special allowance
             // should be made to accept valid ACKs, URGs, and RSTs": take the segment's control
