@@ -127,6 +127,8 @@ public final class Host: @unchecked Sendable {
         guard running.exchange(false, ordering: .sequentiallyConsistent) else { return }
         wake.signal()
         stopped.wait()
+        // The thread's closure holds the host: let go of the thread, or neither is ever freed.
+        thread = nil
         try? pcap?.flush()
     }
 

@@ -68,7 +68,8 @@ struct StreamSocketTests {
                 }
             }
             #expect(outcome == .ECONNREFUSED)
-            #expect(took < 2)
+            // At once, not at the 5 s timeout (loose: sanitizer builds beside other suites).
+            #expect(took < 4)
         }
     }
 
