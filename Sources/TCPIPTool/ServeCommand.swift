@@ -22,6 +22,30 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Take socket calls on a Unix socket at this path.", valueName: "path"))
     var control: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The longest --control request line (default 1048576); a longer one gets EMSGSIZE.",
+            valueName: "bytes"
+        )
+    )
+    var controlMaxLine: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Unread reply bytes held for a --control client before it is hung up on (default 4194304).",
+            valueName: "bytes"
+        )
+    )
+    var controlMaxQueued: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "--control clients at once (default 1024); one more gets EUSERS and is hung up on.",
+            valueName: "count"
+        )
+    )
+    var controlMaxClients: String?
+
     @Option(help: ArgumentHelp("Run a UDP echo service (RFC 862) on this port; may be repeated.", valueName: "port"))
     var udpEcho: [String] = []
 
@@ -56,6 +80,7 @@ struct ServeCommand: ParsableCommand {
 
     func serve() throws(ToolFailure) -> Int32 {
         let apps = try applications()
+        let limits = try controlLimits()
         let (host, iface) = try interface.makeHost(faults: faults)
         if trace {
             host.trace { event in Output.err("trace: \(event)") }
@@ -68,8 +93,15 @@ struct ServeCommand: ParsableCommand {
         }
         var server: ControlServer?
         if let control {
+            var sink: (@Sendable (ControlEvent) -> Void)?
+            if trace { sink = Self.traceLine }
             do {
-                server = try ControlServer(host: host, path: control)
+                server = try ControlServer(
+                    host: host,
+                    path: control,
+                    limits: limits,
+                    trace: sink
+                )
             } catch {
                 host.stop()
                 throw ToolFailure("--control: \(error.description)")
@@ -81,6 +113,24 @@ struct ServeCommand: ParsableCommand {
         server?.stop()
         host.stop()
         return 0
+    }
+
+    /// Prints one trace line to stderr.
+    @Sendable static func traceLine(_ event: ControlEvent) { Output.err("trace: \(event)") }
+
+    /// The control server's limits, from the flags (checked before the TAP interface is touched).
+    func controlLimits() throws(ToolFailure) -> ControlLimits {
+        var limits = ControlLimits()
+        if let text = controlMaxLine {
+            limits.maxLineBytes = try Parse.integer(text, "--control-max-line", in: 1...Int(Int32.max))
+        }
+        if let text = controlMaxQueued {
+            limits.maxQueuedBytes = try Parse.integer(text, "--control-max-queued", in: 0...Int(Int32.max))
+        }
+        if let text = controlMaxClients {
+            limits.maxClients = try Parse.integer(text, "--control-max-clients", in: 1...1_000_000)
+        }
+        return limits
     }
 
     /// The services asked for, in order (checked before the TAP interface is touched).
