@@ -60,6 +60,30 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The largest --http request head (default 16384); a larger one gets 431.",
+            valueName: "bytes"
+        )
+    )
+    var httpMaxHeaderBytes: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an --http request head may take from its first byte (default 30); then 408.",
+            valueName: "seconds"
+        )
+    )
+    var httpHeaderTimeout: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an --http connection may make no progress before it is closed (default 60).",
+            valueName: "seconds"
+        )
+    )
+    var httpIdleTimeout: String?
+
+    @Option(
+        help: ArgumentHelp(
             "The directory --http serves (default: a built-in page and /bytes/N).",
             valueName: "dir"
         )
@@ -133,6 +157,28 @@ struct ServeCommand: ParsableCommand {
         return limits
     }
 
+    /// The HTTP servers' limits, from the flags.
+    func httpLimits() throws(ToolFailure) -> HTTPServerLimits {
+        var limits = HTTPServerLimits()
+        if let text = httpMaxHeaderBytes {
+            limits.maxHeadBytes = try Parse.integer(text, "--http-max-header-bytes", in: 64...(64 << 20))
+        }
+        if let text = httpHeaderTimeout {
+            limits.headerTimeout = try Self.timeout(text, "--http-header-timeout")
+        }
+        if let text = httpIdleTimeout {
+            limits.idleTimeout = try Self.timeout(text, "--http-idle-timeout")
+        }
+        return limits
+    }
+
+    /// A timeout flag: seconds (fractions allowed, at least a millisecond), in nanoseconds.
+    static func timeout(_ text: String, _ flag: String) throws(ToolFailure) -> Int64 {
+        let seconds = try Parse.seconds(text, flag)
+        guard seconds >= 0.001 else { throw ToolFailure("invalid \(flag) '\(text)': at least 0.001 seconds") }
+        return Int64(seconds * 1e9)
+    }
+
     /// The services asked for, in order (checked before the TAP interface is touched).
     func applications() throws(ToolFailure) -> [any HostApplication] {
         var apps: [any HostApplication] = []
@@ -153,9 +199,16 @@ struct ServeCommand: ParsableCommand {
             case .failure(let e): throw ToolFailure("invalid --root: \(e.message)")
             }
         }
+        let limits = try httpLimits()
+        let sink: ((HTTPServerEvent) -> Void)? = trace ? { event in Output.err("trace: \(event)") } : nil
         for text in http {
             apps.append(
-                HTTPServerApplication(port: try Parse.integer(text, "--http", in: 1...65535), root: resolvedRoot)
+                HTTPServerApplication(
+                    port: try Parse.integer(text, "--http", in: 1...65535),
+                    root: resolvedRoot,
+                    limits: limits,
+                    trace: sink
+                )
             )
         }
         return apps

@@ -117,7 +117,9 @@ struct ControlLimitsTests {
     }
 
     @Test func aClientBeyondTheLimitGetsEUSERSAndIsHungUpOn() async throws {
-        try await ControlServerTests.withServer(limits: ControlLimits(maxClients: 3)) { _, path, server in
+        let recorder = Recorder()
+        let limits = ControlLimits(maxClients: 3)
+        try await ControlServerTests.withServer(limits: limits, trace: recorder.record) { _, path, server in
             var clients: [ControlLineClient] = []
             for _ in 0..<3 {
                 let c = try ControlLineClient(path: path)
@@ -129,6 +131,7 @@ struct ControlLimitsTests {
             #expect(refusal?.contains("\"error\":\"EUSERS\"") == true, "\(refusal ?? "hung up")")
             #expect(after == nil, "the server should hang up after the refusal")
             #expect(server.statistics.drop("too_many_clients") == 1)
+            #expect(recorder.lines.contains { $0.hasPrefix("control: client refused (EUSERS): 3 clients") })
             // Those already connected are served on; once one leaves, a newcomer is taken.
             #expect(try await ControlServerTests.call(clients[0], ["op": "hello"])["ok"] as? Bool == true)
             clients.removeLast()
@@ -173,6 +176,13 @@ struct ControlLimitsTests {
 
     final class Flag: Sendable {
         let value = Atomic<Bool>(false)
+    }
+
+    /// Keeps the trace lines a server prints.
+    final class Recorder: Sendable {
+        let events = Mutex<[String]>([])
+        var lines: [String] { events.withLock { $0 } }
+        @Sendable func record(_ event: ControlEvent) { events.withLock { $0.append(event.description) } }
     }
 
     /// The resident set of this process, in bytes (`/proc/self/statm`).
