@@ -41,6 +41,24 @@ struct HTTPServerApplicationTests {
         }
     }
 
+    /// A head that trickles in a byte at a time, but within the header timeout, is served.
+    @Test func aHeadTrickledByteByByteWithinTheTimeoutIsServed() async throws {
+        try await Self.withServer(limits: HTTPServerLimits()) { hosts, _ in
+            let client = try await Self.connect(hosts.b)
+            let answer = try await Blocking.run { () throws -> [UInt8] in
+                try client.setOption(.tcpNoDelay, 1)
+                for byte in Array("GET /bytes/4 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8) {
+                    try client.write([byte])
+                }
+                return try Self.readToEnd(client)
+            }
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text.prefix(80))")
+            #expect(answer.suffix(4) == (0..<4).map { HTTPServerApplication.patternByte(at: Int64($0)) })
+            try? client.close()
+        }
+    }
+
     /// A connection that sends nothing, or nothing more after a response, is closed once it
     /// has made no progress for `idleTimeout`, without a response.
     @Test func aSilentConnectionIsClosedAfterTheIdleTimeout() async throws {
