@@ -32,6 +32,19 @@ public protocol HostApplication: AnyObject {
     func start(stack: inout Stack, effects: inout Effects) throws(Errno)
     /// Called on the owner thread for every socket event.
     func handle(_ event: SocketEvent, stack: inout Stack, effects: inout Effects)
+    /// When the application next wants `advance` called (its earliest timer); nil: no timer.
+    /// Read on the owner thread before each wait. Default: nil.
+    var nextDeadline: Instant? { get }
+    /// Called on the owner thread once `nextDeadline` has come, with the time now (on the
+    /// host's monotonic clock, `MonotonicClock.now()`). Default: nothing.
+    func advance(to now: Instant, stack: inout Stack, effects: inout Effects)
+}
+
+extension HostApplication {
+    /// No timer.
+    public var nextDeadline: Instant? { nil }
+    /// Nothing to do.
+    public func advance(to now: Instant, stack: inout Stack, effects: inout Effects) {}
 }
 
 /// One stack, its device and the thread that owns them.
@@ -316,6 +329,9 @@ public final class Host: @unchecked Sendable {
             var deadline = stack.nextDeadline()
             if let d = waiters.earliestDeadline, deadline == nil || d < deadline! { deadline = d }
             if let d = faultPipe?.nextDelivery, deadline == nil || d < deadline! { deadline = d }
+            for app in applications {
+                if let d = app.nextDeadline, deadline == nil || d < deadline! { deadline = d }
+            }
             let timeout = deadline.map { max(0, $0.nanoseconds(since: before)) }
             _ = try? poller.wait(timeout: timeout)
             let now = MonotonicClock.now()
@@ -331,6 +347,9 @@ public final class Host: @unchecked Sendable {
                         try? device.transmit(frame, offload: .none)
                     }
                 }
+            }
+            for app in applications {
+                if let d = app.nextDeadline, d <= now { app.advance(to: now, stack: &stack, effects: &effects) }
             }
             stack.advance(to: now, into: &effects)
             flush(now: now)

@@ -22,6 +22,30 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Take socket calls on a Unix socket at this path.", valueName: "path"))
     var control: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The longest --control request line (default 1048576); a longer one gets EMSGSIZE.",
+            valueName: "bytes"
+        )
+    )
+    var controlMaxLine: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Unread reply bytes held for a --control client before it is hung up on (default 4194304).",
+            valueName: "bytes"
+        )
+    )
+    var controlMaxQueued: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "--control clients at once (default 1024); one more gets EUSERS and is hung up on.",
+            valueName: "count"
+        )
+    )
+    var controlMaxClients: String?
+
     @Option(help: ArgumentHelp("Run a UDP echo service (RFC 862) on this port; may be repeated.", valueName: "port"))
     var udpEcho: [String] = []
 
@@ -33,6 +57,30 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Run an HTTP/1.1 server on this port; may be repeated.", valueName: "port"))
     var http: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "The largest --http request head (default 16384); a larger one gets 431.",
+            valueName: "bytes"
+        )
+    )
+    var httpMaxHeaderBytes: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an --http request head may take from its first byte (default 30); then 408.",
+            valueName: "seconds"
+        )
+    )
+    var httpHeaderTimeout: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an --http connection may make no progress before it is closed (default 60).",
+            valueName: "seconds"
+        )
+    )
+    var httpIdleTimeout: String?
 
     @Option(
         help: ArgumentHelp(
@@ -58,6 +106,7 @@ struct ServeCommand: ParsableCommand {
 
     func serve() throws(ToolFailure) -> Int32 {
         let apps = try applications()
+        let serverLimits = try controlLimits()
         let (host, iface) = try interface.makeHost(faults: faults, limits: limits)
         if trace {
             host.trace { event in Output.err("trace: \(event)") }
@@ -70,8 +119,15 @@ struct ServeCommand: ParsableCommand {
         }
         var server: ControlServer?
         if let control {
+            var sink: (@Sendable (ControlEvent) -> Void)?
+            if trace { sink = Self.traceLine }
             do {
-                server = try ControlServer(host: host, path: control)
+                server = try ControlServer(
+                    host: host,
+                    path: control,
+                    limits: serverLimits,
+                    trace: sink
+                )
             } catch {
                 host.stop()
                 throw ToolFailure("--control: \(error.description)")
@@ -83,6 +139,46 @@ struct ServeCommand: ParsableCommand {
         server?.stop()
         host.stop()
         return 0
+    }
+
+    /// Prints one trace line to stderr.
+    @Sendable static func traceLine(_ event: ControlEvent) { Output.err("trace: \(event)") }
+
+    /// The control server's limits, from the flags (checked before the TAP interface is touched).
+    func controlLimits() throws(ToolFailure) -> ControlLimits {
+        var limits = ControlLimits()
+        if let text = controlMaxLine {
+            limits.maxLineBytes = try Parse.integer(text, "--control-max-line", in: 1...Int(Int32.max))
+        }
+        if let text = controlMaxQueued {
+            limits.maxQueuedBytes = try Parse.integer(text, "--control-max-queued", in: 0...Int(Int32.max))
+        }
+        if let text = controlMaxClients {
+            limits.maxClients = try Parse.integer(text, "--control-max-clients", in: 1...1_000_000)
+        }
+        return limits
+    }
+
+    /// The HTTP servers' limits, from the flags.
+    func httpLimits() throws(ToolFailure) -> HTTPServerLimits {
+        var limits = HTTPServerLimits()
+        if let text = httpMaxHeaderBytes {
+            limits.maxHeadBytes = try Parse.integer(text, "--http-max-header-bytes", in: 64...(64 << 20))
+        }
+        if let text = httpHeaderTimeout {
+            limits.headerTimeout = try Self.timeout(text, "--http-header-timeout")
+        }
+        if let text = httpIdleTimeout {
+            limits.idleTimeout = try Self.timeout(text, "--http-idle-timeout")
+        }
+        return limits
+    }
+
+    /// A timeout flag: seconds (fractions allowed, at least a millisecond), in nanoseconds.
+    static func timeout(_ text: String, _ flag: String) throws(ToolFailure) -> Int64 {
+        let seconds = try Parse.seconds(text, flag)
+        guard seconds >= 0.001 else { throw ToolFailure("invalid \(flag) '\(text)': at least 0.001 seconds") }
+        return Int64(seconds * 1e9)
     }
 
     /// The services asked for, in order (checked before the TAP interface is touched).
@@ -105,9 +201,16 @@ struct ServeCommand: ParsableCommand {
             case .failure(let e): throw ToolFailure("invalid --root: \(e.message)")
             }
         }
+        let limits = try httpLimits()
+        let sink: ((HTTPServerEvent) -> Void)? = trace ? { event in Output.err("trace: \(event)") } : nil
         for text in http {
             apps.append(
-                HTTPServerApplication(port: try Parse.integer(text, "--http", in: 1...65535), root: resolvedRoot)
+                HTTPServerApplication(
+                    port: try Parse.integer(text, "--http", in: 1...65535),
+                    root: resolvedRoot,
+                    limits: limits,
+                    trace: sink
+                )
             )
         }
         return apps

@@ -37,6 +37,23 @@ enum HTTPRequestParser {
         bytes.withUnsafeBufferPointer { parse($0) }
     }
 
+    /// Whether `bytes` may hold a complete head, judged by what came from `offset` on: an
+    /// empty line (LF LF, or LF CR LF) that ends there or later. `parse` is `.incomplete`
+    /// without one, so a head trickled in byte by byte is scanned once in all, not once per
+    /// byte.
+    static func mayHoldHead(_ bytes: [UInt8], from offset: Int) -> Bool {
+        var i = max(0, offset - 2)
+        while i + 1 < bytes.count {
+            if bytes[i] == lf
+                && (bytes[i + 1] == lf || (bytes[i + 1] == cr && i + 2 < bytes.count && bytes[i + 2] == lf))
+            {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> HTTPParseResult {
         var i = 0
         while i < b.count && (b[i] == cr || b[i] == lf) { i += 1 }

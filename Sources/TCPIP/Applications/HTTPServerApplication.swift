@@ -1,5 +1,6 @@
 import Foundation
 import TCPIPCore
+import TCPIPDrivers
 
 /// A small HTTP/1.1 static-file server (RFC 9110, RFC 9112) running on the host's owner
 /// thread, driven by socket events.
@@ -15,11 +16,16 @@ import TCPIPCore
 ///   bytes: the little-endian bytes of `k × 2654435761 mod 2³²` for k = 0, 1, 2, … (see
 ///   `patternByte`), handy for checking transfers.
 /// - A malformed request gets 400 and the connection is closed.
+/// - Clients that never finish are bounded (`HTTPServerLimits`): a request head larger than
+///   16 KiB gets 431, one still incomplete 30 s after its first byte gets 408 (each then
+///   closed), and a connection that makes no progress for 60 s is closed — so a slowloris
+///   holds a connection for a bounded time and a bounded number of bytes. Each is counted in
+///   `statistics` (`stats` section `http`) and traced.
 ///
 /// Bodies are streamed: each time the send buffer has room, the next chunk is read from the
 /// file (`pread`) into one reused buffer and handed to the stack, so a 100 MiB file costs no
 /// more memory than a small one.
-public final class HTTPServerApplication: HostApplication {
+public final class HTTPServerApplication: HostApplication, StatisticsReporting {
     /// The port it serves.
     public let port: UInt16
     /// The local address it binds (`.any`: every address of the stack).
@@ -34,9 +40,16 @@ public final class HTTPServerApplication: HostApplication {
     public private(set) var responses = 0
     /// Connections open now (owner thread).
     public var openConnections: Int { connections.count }
-
-    /// The largest request head (request line and header fields) accepted.
-    static let headLimit = 16 * 1024
+    /// The bounds kept against clients that never finish.
+    public let limits: HTTPServerLimits
+    /// Heads refused with 431 so far (owner thread).
+    public private(set) var headsTooLarge = 0
+    /// Heads that timed out with 408 so far (owner thread).
+    public private(set) var headerTimeouts = 0
+    /// Connections closed for making no progress so far (owner thread).
+    public private(set) var idleTimeouts = 0
+    /// Malformed requests answered with 400 so far (owner thread).
+    public private(set) var badRequests = 0
     /// The largest `/bytes/N`.
     static let patternLimit: Int64 = 1 << 40
 
@@ -45,14 +58,40 @@ public final class HTTPServerApplication: HostApplication {
     let backlog: Int
     var dateSecond = 0
     var dateText = ""
+    let trace: ((HTTPServerEvent) -> Void)?
+    /// When the connections are next checked against their deadlines; nil while there are none.
+    var nextSweep: Instant?
 
-    /// A server on `port`, serving `root` (from `resolveRoot`) or, when nil, the built-in pages.
-    public init(port: UInt16, address: IPv4Address = .any, root: String? = nil, backlog: Int = 1024) {
+    /// A server on `port`, serving `root` (from `resolveRoot`) or, when nil, the built-in pages,
+    /// keeping `limits`; `trace`, when given, is called on the owner thread for every
+    /// `HTTPServerEvent`.
+    public init(
+        port: UInt16,
+        address: IPv4Address = .any,
+        root: String? = nil,
+        backlog: Int = 1024,
+        limits: HTTPServerLimits = HTTPServerLimits(),
+        trace: ((HTTPServerEvent) -> Void)? = nil
+    ) {
         self.port = port
         self.address = address
         self.root = root
         self.backlog = backlog
+        self.limits = limits
+        self.trace = trace
         scratch = ScratchBuffer(size: 256 * 1024)
+    }
+
+    /// The counters `stats` reports as the section `http`.
+    public var statistics: ServiceStatistics {
+        ServiceStatistics(
+            section: "http",
+            counters: [("connections_accepted", UInt64(accepted)), ("responses", UInt64(responses))],
+            drops: [
+                ("header_timeout", UInt64(headerTimeouts)), ("idle_timeout", UInt64(idleTimeouts)),
+                ("head_too_large", UInt64(headsTooLarge)), ("bad_request", UInt64(badRequests)),
+            ]
+        )
     }
 
     /// The canonical form of a root directory (symbolic links resolved); fails with a message
@@ -94,7 +133,9 @@ public final class HTTPServerApplication: HostApplication {
             while case .success(let a) = stack.accept(listener, into: &effects) {
                 accepted += 1
                 let size = StreamSupport.sendBufferSize(stack: stack, fd: a.fd)
-                connections[a.fd] = Connection(lowWater: max(1, min(64 * 1024, size / 4)))
+                let now = MonotonicClock.now()
+                connections[a.fd] = Connection(lowWater: max(1, min(64 * 1024, size / 4)), lastActivity: now)
+                if nextSweep == nil { nextSweep = now.adding(nanoseconds: limits.sweepInterval) }
                 service(a.fd, stack: &stack, effects: &effects)
             }
             return
@@ -117,6 +158,14 @@ public final class HTTPServerApplication: HostApplication {
         var peerEOF = false
         /// Refill the send buffer once it has this much room (fewer, larger file reads).
         var lowWater: Int
+        /// When a byte last came in or went into the send buffer.
+        var lastActivity: Instant
+        /// When the first byte of the request head being received came; nil between requests
+        /// and while a response is sent.
+        var headStarted: Instant?
+        /// The inbox holds no end of head before this offset (so a trickled head is scanned
+        /// once, not once per byte).
+        var scanned = 0
     }
 
     /// A response in progress: `memory` (the head, and the whole body of small responses),
@@ -146,11 +195,60 @@ public final class HTTPServerApplication: HostApplication {
     func service(_ fd: Int32, stack: inout Stack, effects: inout Effects) {
         guard let i = connections.index(forKey: fd) else { return }
         let outcome = serve(fd, &connections.values[i], stack: &stack, effects: &effects)
-        guard outcome != .keep else { return }
+        end(fd, outcome, stack: &stack, effects: &effects)
+    }
+
+    /// Closes the connection (aborting it with a RST for `.abort`) unless `outcome` keeps it.
+    func end(_ fd: Int32, _ outcome: Outcome, stack: inout Stack, effects: inout Effects) {
+        guard outcome != .keep, let i = connections.index(forKey: fd) else { return }
         connections.values[i].response?.closeFile()
         connections.remove(at: i)
         if outcome == .abort { _ = stack.setOption(fd, .soLinger, 0) }
         _ = stack.close(fd, into: &effects)
+    }
+
+    // MARK: - Deadlines
+
+    public var nextDeadline: Instant? { nextSweep }
+
+    /// Checks every connection against its deadlines: a head past `headerTimeout` gets 408,
+    /// a connection without progress for `idleTimeout` is closed (aborted when a response
+    /// was still being sent).
+    public func advance(to now: Instant, stack: inout Stack, effects: inout Effects) {
+        var late: [Int32] = []
+        var idle: [Int32] = []
+        for (fd, c) in connections {
+            if let h = c.headStarted, c.response == nil, !c.lingering, now.nanoseconds(since: h) >= limits.headerTimeout
+            {
+                late.append(fd)
+            } else if now.nanoseconds(since: c.lastActivity) >= limits.idleTimeout {
+                idle.append(fd)
+            }
+        }
+        for fd in late {
+            guard let i = connections.index(forKey: fd) else { continue }
+            headerTimeouts += 1
+            let received = connections.values[i].inbox.count
+            trace?(.headerTimeout(port: port, fd: fd, received: received, after: limits.headerTimeout))
+            connections.values[i].inbox = []
+            connections.values[i].headStarted = nil
+            connections.values[i].lastActivity = now
+            connections.values[i].response = errorResponse(
+                408,
+                "Request Timeout",
+                detail: "the request head did not arrive in time",
+                close: true,
+                head: false
+            )
+            service(fd, stack: &stack, effects: &effects)
+        }
+        for fd in idle {
+            guard let c = connections[fd] else { continue }
+            idleTimeouts += 1
+            trace?(.idleTimeout(port: port, fd: fd, after: limits.idleTimeout))
+            end(fd, c.response == nil ? .close : .abort, stack: &stack, effects: &effects)
+        }
+        nextSweep = connections.isEmpty ? nil : now.adding(nanoseconds: limits.sweepInterval)
     }
 
     enum WriteResult { case done, blocked, failed }
@@ -158,9 +256,13 @@ public final class HTTPServerApplication: HostApplication {
     /// Sends the response, writes the next ones, reads and parses requests, until the socket
     /// has nothing to read or the send buffer is full.
     func serve(_ fd: Int32, _ c: inout Connection, stack: inout Stack, effects: inout Effects) -> Outcome {
+        let now = MonotonicClock.now()
         for _ in 0..<10_000 {
             if c.response != nil {
-                switch write(fd, &c.response!, lowWater: c.lowWater, stack: &stack, effects: &effects) {
+                let before = c.response!.remaining
+                let written = write(fd, &c.response!, lowWater: c.lowWater, stack: &stack, effects: &effects)
+                if c.response!.remaining != before { c.lastActivity = now }
+                switch written {
                 case .blocked: return .keep
                 case .failed: return .abort
                 case .done:
@@ -181,6 +283,7 @@ public final class HTTPServerApplication: HostApplication {
                 switch stack.receive(fd, discardingUpTo: Int.max, into: &effects) {
                 case .success(let r):
                     if r.eof { return .close }
+                    if r.count > 0 { c.lastActivity = now }
                     continue
                 case .failure(let e): return e == .EAGAIN ? .keep : .close
                 }
@@ -189,25 +292,40 @@ public final class HTTPServerApplication: HostApplication {
                 let n = min(c.skip, c.inbox.count)
                 c.inbox.removeFirst(n)
                 c.skip -= n
+                c.scanned = 0
             }
             if c.skip == 0 && !c.inbox.isEmpty {
-                switch HTTPRequestParser.parse(c.inbox) {
+                if c.headStarted == nil { c.headStarted = now }
+                let result: HTTPParseResult =
+                    HTTPRequestParser.mayHoldHead(c.inbox, from: c.scanned)
+                    ? HTTPRequestParser.parse(c.inbox) : .incomplete
+                switch result {
                 case .request(let request, let consumed):
                     c.inbox.removeFirst(consumed)
+                    c.scanned = 0
+                    c.headStarted = nil
                     c.skip = request.contentLength
                     c.response = respond(to: request)
                     continue
                 case .malformed(let why):
+                    badRequests += 1
+                    trace?(.badRequest(port: port, fd: fd, reason: why))
                     c.inbox = []
+                    c.headStarted = nil
                     c.response = errorResponse(400, "Bad Request", detail: why, close: true, head: false)
                     continue
                 case .incomplete:
-                    if c.inbox.count > Self.headLimit {
+                    c.scanned = c.inbox.count
+                    if c.inbox.count > limits.maxHeadBytes {
+                        // RFC 6585 §5, as Node.js and Go answer; then close.
+                        headsTooLarge += 1
+                        trace?(.headTooLarge(port: port, fd: fd, limit: limits.maxHeadBytes))
                         c.inbox = []
+                        c.headStarted = nil
                         c.response = errorResponse(
-                            400,
-                            "Bad Request",
-                            detail: "request head too large",
+                            431,
+                            "Request Header Fields Too Large",
+                            detail: "the request head is larger than \(limits.maxHeadBytes) bytes",
                             close: true,
                             head: false
                         )
@@ -217,13 +335,15 @@ public final class HTTPServerApplication: HostApplication {
             }
             if c.peerEOF { return .close }
             // Enough to see that a head is too large, and no more.
-            let room = c.skip > 0 ? scratch.count : max(1, min(scratch.count, Self.headLimit + 2 - c.inbox.count))
+            let room =
+                c.skip > 0 ? scratch.count : max(1, min(scratch.count, limits.maxHeadBytes + 2 - c.inbox.count))
             switch stack.receive(fd, to: scratch.prefix(room), into: &effects) {
             case .success(let r):
                 if r.eof {
                     c.peerEOF = true
                     continue
                 }
+                c.lastActivity = now
                 let data = UnsafeRawBufferPointer(scratch.prefix(r.count))
                 let dropped = min(c.skip, r.count)
                 c.skip -= dropped

@@ -5,6 +5,13 @@ import TCPIPCore
 /// (never holding a lock), so a blocked call on one control connection delays no other.
 struct ControlCalls: Sendable {
     let host: Host
+    /// The server's counters, for `stats`.
+    let counters: ControlCounters
+
+    /// The most bytes one `recv` or `recvfrom` returns (a larger `max` is taken as this, as a
+    /// read may return fewer bytes than asked), so one reply stays well under a megabyte and a
+    /// half of base64.
+    static let maxReceive = 1 << 20
 
     /// What `hello` reports as the stack's name and version.
     static let name = "swift-tcpip"
@@ -142,7 +149,7 @@ struct ControlCalls: Sendable {
     /// datagram socket.
     func receive(_ r: ControlRequest, from: Bool) throws(Errno) -> Results {
         let fd = try r.fd()
-        let max = try r.count("max")
+        let max = min(try r.count("max"), Self.maxReceive)
         let timeout = try r.timeout()
         if !from {
             // A datagram socket has no end of stream: `eof` stays false there.
@@ -349,13 +356,22 @@ struct ControlCalls: Sendable {
         return [("sockets", .array(sockets))]
     }
 
+    /// `stats`: the stack's layers, then this server's section (`control`) and those of the
+    /// host's applications that keep counters (`http`).
     func stats() -> Results {
-        let counters = host.perform { stack, _ in stack.counters }
-        return Layer.allCases.map { layer in
-            var members: [(String, JSONValue)] = counters.counters(of: layer).map { ($0.0, .uint($0.1)) }
-            members.append(("drops", .object(counters.drops(of: layer).map { ($0.0, .uint($0.1)) })))
+        let host = host
+        let (stack, applications) = host.perform { stack, _ in (stack.counters, host.applicationStatistics()) }
+        var results: Results = Layer.allCases.map { layer in
+            var members: [(String, JSONValue)] = stack.counters(of: layer).map { ($0.0, .uint($0.1)) }
+            members.append(("drops", .object(stack.drops(of: layer).map { ($0.0, .uint($0.1)) })))
             return (layer.rawValue, .object(members))
         }
+        for section in [counters.statistics] + applications {
+            var members: [(String, JSONValue)] = section.counters.map { ($0.name, .uint($0.value)) }
+            members.append(("drops", .object(section.drops.map { ($0.reason, .uint($0.count)) })))
+            results.append((section.section, .object(members)))
+        }
+        return results
     }
 
     /// `accept` needs a stream socket: `EBADF` for no socket, `EOPNOTSUPP` for a datagram

@@ -94,6 +94,7 @@ public struct ControlResponse: @unchecked Sendable, CustomStringConvertible {
         ]
         var codes = Dictionary(uniqueKeysWithValues: known.map { ($0.name, $0.code) })
         codes["ECANCELED"] = 125
+        codes["EUSERS"] = Errno.EUSERS.code
         return codes
     }()
 }

@@ -2,70 +2,125 @@ import TCPIPCore
 import TCPIPDrivers
 
 /// One client of the control server, served on a thread of its own: reads JSON Lines, makes
-/// each call and writes its response line, in order, until the client hangs up.
+/// each call and queues its response line, in order, until the client hangs up.
+///
+/// Responses are written without waiting: a client that does not read its replies never
+/// blocks this thread's reading, and once the replies it has not taken pass
+/// `ControlLimits.maxQueuedBytes` it is hung up on. A request line longer than
+/// `maxLineBytes` is answered with one `EMSGSIZE` and discarded as it streams in.
 final class ControlConnection: Sendable {
-    /// The longest request line accepted (CONTROL-PROTOCOL.md: longer lines may get `EPROTO`).
-    static let maxLineLength = 64 * 1024 * 1024
-
     let socket: UnixStreamConnection
     let calls: ControlCalls
+    let limits: ControlLimits
+    let counters: ControlCounters
+    /// The client's number, for trace lines.
+    let number: Int
+    let trace: (@Sendable (ControlEvent) -> Void)?
 
-    init(socket: UnixStreamConnection, calls: ControlCalls) {
+    /// How much is read at a time (small: a thousand clients each hold one).
+    static let chunkSize = 16 * 1024
+
+    init(
+        socket: UnixStreamConnection,
+        calls: ControlCalls,
+        limits: ControlLimits,
+        counters: ControlCounters,
+        number: Int,
+        trace: (@Sendable (ControlEvent) -> Void)?
+    ) {
         self.socket = socket
         self.calls = calls
+        self.limits = limits
+        self.counters = counters
+        self.number = number
+        self.trace = trace
     }
 
-    /// Serves the client until it hangs up, the connection fails, or it is shut down.
+    /// Serves the client until it hangs up, the connection fails, it is shut down, or it is
+    /// dropped for not reading its replies.
     func run() {
-        var pending: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        // After an over-long line: drop bytes until its end.
-        var discarding = false
+        var replies = ControlReplyQueue()
+        var reader = ControlLineReader(maxLength: limits.maxLineBytes)
+        var chunk = [UInt8](repeating: 0, count: Self.chunkSize)
         while true {
+            let ready: UnixStreamReadiness
+            do {
+                ready = try socket.wait(writable: !replies.isEmpty, timeout: nil)
+            } catch {
+                return
+            }
+            if ready.writable {
+                do { try replies.send(to: socket) } catch { return }
+            }
+            guard ready.readable else { continue }
             let n: Int
             do {
                 n = try socket.read(into: &chunk)
             } catch {
                 return
             }
-            if n == 0 { return }
-            var start = 0
-            while let newline = chunk[start..<n].firstIndex(of: UInt8(ascii: "\n")) {
-                if discarding {
-                    discarding = false
-                } else {
-                    pending.append(contentsOf: chunk[start..<newline])
-                    let ok = respond(to: pending)
-                    pending.removeAll(keepingCapacity: pending.count <= 1 << 20)
-                    if !ok { return }
+            if n == 0 { return finish(&replies) }
+            let ok = reader.feed(chunk[..<n]) { item in
+                let before = replies.count
+                switch item {
+                case .line(let line): replies.append(respond(to: line))
+                case .tooLong:
+                    counters.requests.wrappingAdd(1, ordering: .relaxed)
+                    counters.linesTooLong.wrappingAdd(1, ordering: .relaxed)
+                    trace?(.lineTooLong(client: number, limit: limits.maxLineBytes))
+                    let e = Errno.EMSGSIZE.with(
+                        "request line longer than \(limits.maxLineBytes) bytes: refused, and discarded up to its newline"
+                    )
+                    replies.append(Self.failure(e))
                 }
-                start = newline + 1
+                do { try replies.send(to: socket) } catch { return false }
+                // Replies the client left unread, and now more: it sends without reading.
+                if before > 0 && replies.count > limits.maxQueuedBytes {
+                    counters.slowReaders.wrappingAdd(1, ordering: .relaxed)
+                    trace?(.slowReaderDropped(client: number, queued: replies.count, limit: limits.maxQueuedBytes))
+                    return false
+                }
+                return true
             }
-            if !discarding { pending.append(contentsOf: chunk[start..<n]) }
-            if pending.count > Self.maxLineLength {
-                pending = []
-                discarding = true
-                let refusal = Self.failure(Errno.EPROTO.with("request line longer than 64 MiB"))
-                if !write(refusal) { return }
+            if !ok { return }
+        }
+    }
+
+    /// After the client's end of file: hands over the replies still queued (the client may
+    /// have only shut down its sending side), until they are taken or the client goes.
+    func finish(_ replies: inout ControlReplyQueue) {
+        while !replies.isEmpty {
+            do {
+                let ready = try socket.wait(readable: false, writable: true, timeout: nil)
+                try replies.send(to: socket)
+                // An error or hang-up: the next send fails, or nothing will ever drain.
+                if ready.readable && !ready.writable { return }
+            } catch {
+                return
             }
         }
     }
 
-    /// Answers one request line; false when the answer could not be written.
-    func respond(to line: [UInt8]) -> Bool {
-        var body = line[...]
+    /// The response line to one request line.
+    func respond(to line: ArraySlice<UInt8>) -> String {
+        counters.requests.wrappingAdd(1, ordering: .relaxed)
+        var body = line
         if body.last == UInt8(ascii: "\r") { body = body.dropLast() }
-        return write(Self.response(to: body, calls: calls))
-    }
-
-    /// The response line (without newline) to one request line.
-    static func response(to line: ArraySlice<UInt8>, calls: ControlCalls) -> String {
+        let request: ControlRequest
         do {
-            let request = try ControlRequest(line: line)
+            request = try ControlRequest(line: body)
+        } catch {
+            if error == .EPROTO {
+                counters.badLines.wrappingAdd(1, ordering: .relaxed)
+                trace?(.badLine(client: number, message: error.message))
+            }
+            return Self.failure(error)
+        }
+        do {
             let results = try calls.perform(request)
             return JSONValue.object([("ok", .bool(true))] + results).serialized
         } catch {
-            return failure(error)
+            return Self.failure(error)
         }
     }
 
@@ -73,17 +128,5 @@ final class ControlConnection: Sendable {
     static func failure(_ error: Errno) -> String {
         JSONValue.object([("ok", .bool(false)), ("error", .string(error.name)), ("message", .string(error.message))])
             .serialized
-    }
-
-    /// Writes one line; false when the client has gone.
-    func write(_ text: String) -> Bool {
-        var line = text
-        line += "\n"
-        do {
-            try socket.writeAll(Array(line.utf8))
-            return true
-        } catch {
-            return false
-        }
     }
 }

@@ -10,6 +10,10 @@ import TCPIPDrivers
 /// one connection (a `recv` waiting for a datagram) never delays another's. Descriptors belong
 /// to the stack, not to a client: closing a control connection closes no socket.
 ///
+/// Clients are untrusted input: the `limits` bound the length of a request line, the replies
+/// held for a client that does not read them, and the number of clients; each is counted in
+/// `stats` (section `control`, also `statistics`) and traced when it strikes.
+///
 /// ```swift
 /// let server = try ControlServer(host: host, path: "/tmp/tcpip.sock")
 /// server.start()
@@ -20,7 +24,13 @@ import TCPIPDrivers
 public final class ControlServer: Sendable {
     /// The path of the Unix socket.
     public let path: String
+    /// The bounds kept against misbehaving clients.
+    public let limits: ControlLimits
     let calls: ControlCalls
+    let counters: ControlCounters
+    let trace: (@Sendable (ControlEvent) -> Void)?
+    /// Clients taken on so far, to number them in trace lines (the acceptor thread's).
+    let arrivals = Atomic<Int>(0)
     let listener: UnixStreamListener
     let wake: EventFD
     /// Open client connections, so `stop` can hang them up.
@@ -30,14 +40,26 @@ public final class ControlServer: Sendable {
 
     enum State { case created, running, stopped }
 
-    /// Listens on `path` (a stale socket file there is removed first). Fails when the path is
-    /// too long, names a file that is not a socket, or cannot be bound.
-    public init(host: Host, path: String) throws(DriverError) {
+    /// Listens on `path` (a stale socket file there is removed first), keeping `limits`;
+    /// `trace`, when given, is called from the server's threads for every `ControlEvent`.
+    /// Fails when the path is too long, names a file that is not a socket, or cannot be bound.
+    public init(
+        host: Host,
+        path: String,
+        limits: ControlLimits = ControlLimits(),
+        trace: (@Sendable (ControlEvent) -> Void)? = nil
+    ) throws(DriverError) {
         self.path = path
-        calls = ControlCalls(host: host)
+        self.limits = limits
+        self.trace = trace
+        counters = ControlCounters()
+        calls = ControlCalls(host: host, counters: counters)
         wake = try EventFD()
-        listener = try UnixStreamListener(path: path)
+        listener = try UnixStreamListener(path: path, backlog: 128)
     }
+
+    /// The server's counters now: what `stats` reports as the section `control`.
+    public var statistics: ServiceStatistics { counters.statistics }
 
     /// Starts accepting clients.
     public func start() {
@@ -101,22 +123,62 @@ public final class ControlServer: Sendable {
         listener.close()
     }
 
+    enum Admission { case accepted, full, stopped }
+
     func serve(_ socket: UnixStreamConnection) {
         let id = ObjectIdentifier(socket)
-        let accepted = state.withLock { s in
-            guard s == .running else { return false }
-            clients.withLock { $0[id] = socket }
-            return true
+        let admission = state.withLock { s -> Admission in
+            guard s == .running else { return .stopped }
+            return clients.withLock { c in
+                guard c.count < limits.maxClients else { return .full }
+                c[id] = socket
+                return .accepted
+            }
         }
-        guard accepted else { return socket.close() }
-        let connection = ControlConnection(socket: socket, calls: calls)
+        switch admission {
+        case .stopped: return socket.close()
+        case .full: return refuse(socket)
+        case .accepted: break
+        }
+        counters.clientsAccepted.wrappingAdd(1, ordering: .relaxed)
+        counters.connected.wrappingAdd(1, ordering: .relaxed)
+        let number = arrivals.add(1, ordering: .relaxed).newValue
+        trace?(.clientConnected(client: number))
+        let connection = ControlConnection(
+            socket: socket,
+            calls: calls,
+            limits: limits,
+            counters: counters,
+            number: number,
+            trace: trace
+        )
         let t = Thread { [self] in
             connection.run()
             // Unregister before closing, so `stop` never shuts down a reused descriptor.
             _ = clients.withLock { $0.removeValue(forKey: id) }
+            counters.connected.wrappingSubtract(1, ordering: .relaxed)
             socket.close()
+            trace?(.clientClosed(client: number))
         }
         t.name = "tcpip-control-client"
         t.start()
     }
+
+    /// One client too many: one `EUSERS` line, written without waiting, and hung up on (by the
+    /// acceptor, so it costs no thread).
+    func refuse(_ socket: UnixStreamConnection) {
+        counters.tooManyClients.wrappingAdd(1, ordering: .relaxed)
+        trace?(.clientRefused(limit: limits.maxClients))
+        let e = Errno.EUSERS.with(
+            "too many control clients: \(limits.maxClients) connected, the server's limit; try again later"
+        )
+        let line = Array((ControlConnection.failure(e) + "\n").utf8)
+        _ = line.withUnsafeBytes { try? socket.sendAvailable($0) }
+        socket.close()
+    }
+}
+
+extension Errno {
+    /// Linux's "too many users": the control server's answer to a client beyond its limit.
+    static let EUSERS = Errno("EUSERS", 87, "too many users")
 }

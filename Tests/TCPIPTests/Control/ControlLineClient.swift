@@ -29,14 +29,27 @@ final class ControlLineClient: @unchecked Sendable {
     /// Sends one raw line (its newline added) and returns the response line.
     func exchange(_ line: String) throws -> String {
         try connection.writeAll(Array((line + "\n").utf8))
+        guard let response = try readLine() else { throw ControlTestError("the server hung up") }
+        return response
+    }
+
+    /// The next line from the server; nil once it has hung up (end of file, or a reset).
+    func readLine() throws -> String? {
         while true {
             if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 return line
             }
-            let n = try connection.read(into: &chunk)
-            guard n > 0 else { throw ControlTestError("the server hung up") }
+            let n: Int
+            do {
+                n = try connection.read(into: &chunk)
+            } catch {
+                // A reset after the server hung up with our requests unread.
+                if error.code == ECONNRESET { return nil }
+                throw error
+            }
+            guard n > 0 else { return nil }
             pending += chunk[..<n]
         }
     }

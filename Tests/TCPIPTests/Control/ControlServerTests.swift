@@ -5,8 +5,8 @@ import Testing
 @testable import TCPIPCore
 
 /// The control server (CONTROL-PROTOCOL.md) on host A, driven with JSON lines over its Unix
-/// socket, against host B over the in-memory device pair. Each test listens on a path of its
-/// own under /tmp, removed afterwards.
+/// socket, against host B over the in-memory device pair. Each test listens in a directory of
+/// its own under /tmp, removed afterwards.
 @Suite(.timeLimit(.minutes(1)))
 struct ControlServerTests {
     @Test func aStreamConnectionDrivenThroughTheControlProtocol() async throws {
@@ -152,6 +152,62 @@ struct ControlServerTests {
         }
     }
 
+    /// A call blocked on a descriptor that another client closes ends at once with `EBADF`
+    /// (the runtime's close semantics, `Host.call(socket:…)`), never with the results of the
+    /// socket that reuses the number: `recvfrom`, `accept` and `poll` alike.
+    @Test func aCallBlockedOnADescriptorAnotherClientClosesFailsWithEBADF() async throws {
+        try await Self.withServer { _, path in
+            let waiting = try ControlLineClient(path: path)
+            let closing = try ControlLineClient(path: path)
+            let datagram = try #require(try await Self.call(closing, ["op": "socket", "type": "dgram"])["fd"] as? Int)
+            try await Self.ok(closing, ["op": "bind", "fd": datagram, "port": 6010])
+            let listener = try #require(try await Self.call(closing, ["op": "socket", "type": "stream"])["fd"] as? Int)
+            try await Self.ok(closing, ["op": "bind", "fd": listener, "port": 6011])
+            try await Self.ok(closing, ["op": "listen", "fd": listener])
+            let blocking: [[String: Any]] = [
+                ["op": "recvfrom", "fd": datagram, "max": 10, "timeout_ms": 20000],
+                ["op": "accept", "fd": listener, "timeout_ms": 20000],
+                ["op": "poll", "fds": [datagram, listener], "events": ["in"], "timeout_ms": 20000],
+            ]
+            for request in blocking {
+                let fd = request["fd"] as? Int ?? datagram
+                let line = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
+                let blocked = Blocking.start { () throws -> (String, Double) in
+                    let start = ContinuousClock.now
+                    let answer = try waiting.exchange(line)
+                    return (answer, Blocking.seconds(since: start))
+                }
+                await Blocking.pause(.milliseconds(100))
+                try await Self.ok(closing, ["op": "close", "fd": fd])
+                // The number comes back at once, for a socket of the other kind.
+                let reused = try await Self.call(
+                    closing,
+                    ["op": "socket", "type": fd == datagram ? "stream" : "dgram"]
+                )
+                #expect(reused["fd"] as? Int == fd)
+                let (answer, took) = try await blocked.value
+                #expect(answer.contains("\"error\":\"EBADF\""), "\(request["op"] ?? "?"): \(answer)")
+                #expect(took < 15, "\(request["op"] ?? "?") waited \(took) s after the close")
+                // Back to what the next call expects.
+                try await Self.ok(closing, ["op": "close", "fd": fd])
+                if fd == datagram {
+                    let again = try #require(
+                        try await Self.call(closing, ["op": "socket", "type": "dgram"])["fd"] as? Int
+                    )
+                    #expect(again == datagram)
+                    try await Self.ok(closing, ["op": "bind", "fd": datagram, "port": 6010])
+                } else {
+                    let again = try #require(
+                        try await Self.call(closing, ["op": "socket", "type": "stream"])["fd"] as? Int
+                    )
+                    #expect(again == listener)
+                    try await Self.ok(closing, ["op": "bind", "fd": listener, "port": 6011])
+                    try await Self.ok(closing, ["op": "listen", "fd": listener])
+                }
+            }
+        }
+    }
+
     @Test func malformedLinesAndUnknownOpsLeaveTheConnectionUsable() async throws {
         try await Self.withServer { _, path in
             let client = try ControlLineClient(path: path)
@@ -170,13 +226,30 @@ struct ControlServerTests {
     /// A started host pair with a control server for A on a fresh path, all stopped and
     /// removed afterwards.
     static func withServer(_ body: (HostPair, String) async throws -> Void) async throws {
-        let path = "/tmp/tcpip-test-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
-        defer { unlink(path) }
+        try await withServer(limits: ControlLimits()) { pair, path, _ in try await body(pair, path) }
+    }
+
+    /// A started host pair with a control server for A keeping `limits`, listening in a
+    /// directory of the test's own under /tmp; the server, the hosts and the directory are
+    /// stopped and removed afterwards.
+    static func withServer(
+        limits: ControlLimits,
+        trace: (@Sendable (ControlEvent) -> Void)? = nil,
+        _ body: (HostPair, String, ControlServer) async throws -> Void
+    ) async throws {
+        var template = Array("/tmp/tcpip-control-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ControlTestError("mkdtemp failed: errno \(errno)") }
+        let directory = String(cString: made)
+        let path = directory + "/control.sock"
+        defer {
+            unlink(path)
+            rmdir(directory)
+        }
         try await HostPair.with { pair in
-            let server = try ControlServer(host: pair.a, path: path)
+            let server = try ControlServer(host: pair.a, path: path, limits: limits, trace: trace)
             server.start()
             do {
-                try await body(pair, path)
+                try await body(pair, path, server)
             } catch {
                 _ = try? await Blocking.run { server.stop() }
                 throw error
