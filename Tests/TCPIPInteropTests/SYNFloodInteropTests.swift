@@ -21,12 +21,18 @@ struct SYNFloodInteropTests {
             ])
             let before = Self.memory(of: stack.pid)
             let flood = try ns.startPython(Self.flooder, [Namespace.stackAddress, "7", "100000", "20000", "30"])
-            // Let the flood fill the SYN queue before the clients come.
-            await pause(milliseconds: 500)
+            // Let the flood fill the SYN queue (the first cookie says so) before the clients
+            // come: its embryos stay for a minute, so every client meets a full queue.
+            let control = try await stack.control()
+            for _ in 0..<100 {
+                let s = try StackStats(try await control.call(["op": "stats"]))
+                if s.counter("tcp", "syn_cookies_sent") > 0 { break }
+                await pause(milliseconds: 100)
+            }
             let clients = try await ns.python(Self.clients, [Namespace.stackAddress, "7", "20", "0.15"], timeout: 60)
             _ = await flood.wait(timeout: 45)
             let during = Self.memory(of: stack.pid)
-            let stats = try StackStats(try await stack.control().call(["op": "stats"]))
+            let stats = try StackStats(try await control.call(["op": "stats"]))
             let sent = stats.counter("tcp", "syn_cookies_sent")
             let validated = stats.counter("tcp", "syn_cookies_validated")
             print(
