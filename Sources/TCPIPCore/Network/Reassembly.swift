@@ -78,6 +78,7 @@ struct Reassembly {
         var d = datagrams.removeValue(forKey: key)!
         bytes -= d.data.capacity
         // The last fragment fixes the length; a conflicting end is an overlap.
+        let knownEnd = d.total
         if !ip.moreFragments {
             if let t = d.total, t != end { return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx) }
             if let last = d.ranges.last, last.upperBound > end {
@@ -87,10 +88,12 @@ struct Reassembly {
         } else if let t = d.total, end > t {
             return dropFragment(.ipFragmentOverlap, key: key, ctx: &ctx)
         }
-        // Find where the range goes; an exact duplicate is ignored, any other overlap kills the datagram.
+        // Find where the range goes; an exact duplicate is ignored, any other overlap kills the
+        // datagram. A copy of a range that disagrees on being the last (MF) is not an exact
+        // duplicate (RFC 8200 §4.5's term; RFC 5722 discards such datagrams).
         var index = d.ranges.count
         for (i, r) in d.ranges.enumerated() {
-            if r == start..<end {
+            if r == start..<end && (knownEnd == end) == !ip.moreFragments {
                 bytes += d.data.capacity
                 datagrams[key] = d
                 ctx.drop(.ipFragmentDuplicate)
@@ -117,6 +120,10 @@ struct Reassembly {
                 return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx)
             }
             d.data.append(contentsOf: repeatElement(0, count: grow))
+            // The array may allocate more than it was asked for; the bound counts what it holds.
+            guard bytes + d.data.capacity <= maxBytes else {
+                return dropFragment(.ipReassemblyMemoryFull, key: key, ctx: &ctx)
+            }
         }
         if length > 0 {
             d.data.withUnsafeMutableBytes { dst in

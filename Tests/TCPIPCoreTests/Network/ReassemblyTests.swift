@@ -102,6 +102,25 @@ import Testing
         #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0, "nothing leaks")
     }
 
+    /// Found by the Reassembly fuzz target (Fuzz/Corpus/Reassembly/copy-claims-last): a copy
+    /// of a held fragment with MF cleared is not an exact duplicate (RFC 8200 §4.5) but a
+    /// conflict, which discards the datagram (RFC 5722). Ignored as a duplicate, its end stayed
+    /// behind: a datagram complete in every byte was held until it timed out.
+    @Test func aCopyThatClaimsToBeLastIsAnOverlap() {
+        var (h, fd) = Self.harness()
+        let frags = Self.fragments()
+        var copy = frags[1]
+        copy.withUnsafeMutableBytes { b in
+            b.setBE16(6, b.be16(6) & ~0x2000)
+            b.setBE16(10, 0)
+            b.setBE16(10, InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: b[0..<20])))
+        }
+        Self.feed(&h, [frags[0], frags[1], copy])
+        #expect(h.stack.counters[.ipFragmentOverlap] == 1 && h.stack.counters[.ipFragmentDuplicate] == 0)
+        #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
+        #expect(Self.drain(&h, fd).isEmpty)
+    }
+
     @Test func twoLastFragmentsThatDisagreeAreAnOverlap() {
         var (h, fd) = Self.harness()
         let f = Self.fragments()
@@ -295,6 +314,20 @@ import Testing
         // The leftovers of the first datagram time out, and every byte is accounted for.
         h.advance(to: Instant(nanoseconds: 31 * Self.second))
         #expect(h.stack.ipv4.reassembly.datagrams.isEmpty && h.stack.ipv4.reassembly.bytes == 0)
+    }
+
+    /// Found by the Reassembly fuzz target (Fuzz/Corpus/Reassembly/capacity-past-bound): the
+    /// array that takes a datagram's bytes grows by doubling, so it may hold more than was asked
+    /// for, and the bound counts what is held (RFC 1122 §3.3.2 leaves the limit to the host; it
+    /// must hold).
+    @Test func theBoundCountsTheMemoryHeldNotTheBytesAskedFor() {
+        var (h, _) = Self.harness { $0.reassemblyMaxBytes = 11_000 }
+        // 5 × 1480 bytes asked for, 7400 in all; the fifth doubles the array past 11000.
+        let first = Self.fragments(of: Build.pattern(7400 + 8), chunk: 1480).prefix(5)
+        Self.feed(&h, Array(first))
+        let reassembly = h.stack.ipv4.reassembly
+        #expect(reassembly.bytes <= 11_000, "\(reassembly.bytes) bytes held")
+        #expect(reassembly.bytes == reassembly.datagrams.values.reduce(0) { $0 + $1.data.capacity })
     }
 
     @Test func theFragmentsPerDatagramAreBounded() {
