@@ -21,7 +21,8 @@ NS=tcpip-soak-$$
 DIR=$(mktemp -d /tmp/tcpip-soak-XXXXXX)
 STACK_PID=
 cleanup() {
-    [ -n "$STACK_PID" ] && kill "$STACK_PID" 2>/dev/null && sleep 1 && kill -9 "$STACK_PID" 2>/dev/null
+    set +e  # every step runs, whatever the one before it did
+    if [ -n "$STACK_PID" ] && kill "$STACK_PID" 2>/dev/null; then sleep 1; kill -9 "$STACK_PID" 2>/dev/null; fi
     for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
     rm -rf "$DIR"
