@@ -74,10 +74,10 @@ public final class Host: @unchecked Sendable {
     var spareEvents: [SocketEvent] = []
     var spareRequests: [Waiter] = []
     // Shared state.
-    let requests = Mutex<[Waiter]>([])
+    let requests = Locked<[Waiter]>([])
     /// Who may touch the stack outside a call: the owner thread while it runs, else one
     /// `perform` at a time.
-    let ownerAccess = Mutex<Void>(())
+    let ownerAccess = Locked<Void>(())
     let running = Atomic<Bool>(false)
     let stopped = DispatchSemaphore(value: 0)
     var thread: Thread?

@@ -1,4 +1,3 @@
-import Synchronization
 import TCPIPCore
 
 /// One end of an in-memory point-to-point link: a `NetworkDevice` whose frames go to its peer
@@ -102,11 +101,11 @@ public final class MemoryDevice: NetworkDevice {
 
     /// One direction of the link: frames waiting for the receiving end, and its eventfd.
     final class Queue: Sendable {
-        let state: Mutex<State>
+        let state: Locked<State>
         let signal: EventFD
 
         init(frameLimit: Int, byteLimit: Int, maxFrameLength: Int) throws(DriverError) {
-            state = Mutex(
+            state = Locked(
                 State(frameLimit: frameLimit, byteLimit: max(byteLimit, maxFrameLength), maxFrameLength: maxFrameLength)
             )
             signal = try EventFD()

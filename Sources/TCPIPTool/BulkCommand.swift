@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TCPIP
 import TCPIPCore
 import TCPIPDrivers
@@ -81,7 +80,7 @@ final class BulkSender: HostApplication, @unchecked Sendable {
     let duration: Int64
     let chunk: [UInt8]
     let done = DispatchSemaphore(value: 0)
-    let result = Mutex(Outcome())
+    let result = Locked(Outcome())
     var fd: Int32 = -1
     var start = Instant.zero
     var sent = 0

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TCPIP
 import TCPIPCore
 import TCPIPDrivers
@@ -131,7 +130,7 @@ final class PingSession: Sendable {
 
     let target: IPv4Address
     let source: IPv4Address
-    let state = Mutex(State())
+    let state = Locked(State())
 
     init(target: IPv4Address, source: IPv4Address) {
         self.target = target

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TCPIPDrivers
 import Testing
 
 // The interop harness: the Linux kernel on the far side of a TAP interface, inside a network
@@ -230,7 +231,7 @@ final class Namespace: @unchecked Sendable {
     let directory: String
     private let ip: String
     private var processes: [RunningCommand] = []
-    private let lock = Mutex<Void>(())
+    private let lock = Locked<Void>(())
 
     /// Runs `body` in a fresh namespace and deletes the namespace afterwards, whatever happens.
     static func with<T>(_ body: (Namespace) async throws -> T) async throws -> T {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import TCPIP
@@ -36,7 +35,7 @@ struct HostStopTests {
         try onFirst.bind(port: 9300)
         let onSecond = try DatagramSocket(host: second.a)
         try onSecond.bind(port: 9301)
-        let stopped = Mutex(false)
+        let stopped = Locked(false)
         let outcome = Blocking.start { () -> [UInt8] in
             // Ended by the stop: a timeout-like failure, whatever its errno.
             _ = try? onFirst.receiveFrom(timeout: .seconds(20))

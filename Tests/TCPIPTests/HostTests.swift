@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import TCPIP
@@ -87,7 +86,7 @@ struct HostTests {
     }
 
     @Test func observersSeeSocketEventsOnTheOwnerThread() async throws {
-        let seen = Mutex<[SocketEvent]>([])
+        let seen = Locked<[SocketEvent]>([])
         let (d0, d1) = try MemoryDevice.pair()
         let none: (Int, inout HostConfiguration) -> Void = { _, _ in }
         let observed = try Host(

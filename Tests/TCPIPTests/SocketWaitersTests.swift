@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import TCPIP
@@ -175,7 +174,7 @@ struct SocketWaitersTests {
         try await HostPair.with { pair in
             let x = try Self.bound(pair.b, port: 9230)
             let fd = x.fd
-            let completions = Mutex(0)
+            let completions = Locked(0)
             let value = await withCheckedContinuation { (c: CheckedContinuation<Result<Int, Errno>?, Never>) in
                 let call = pair.b.submit(
                     socket: fd,

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TCPIPCore
 import TCPIPDrivers
 
@@ -20,7 +19,7 @@ public struct HTTPGetOutcome: Sendable {
 
 /// Where an `HTTPGetApplication` posts its outcome, for another thread to wait on.
 public final class HTTPGetResult: Sendable {
-    let state = Mutex<HTTPGetOutcome?>(nil)
+    let state = Locked<HTTPGetOutcome?>(nil)
 
     /// The outcome, once the transfer is over.
     public var outcome: HTTPGetOutcome? { state.withLock { $0 } }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TCPIPCore
 import TCPIPDrivers
 
@@ -119,7 +118,7 @@ public final class ControlClient: Sendable {
     public let path: String
     let connection: UnixStreamConnection
     /// Bytes read past the last response line; the lock also keeps exchanges whole.
-    let pending = Mutex<[UInt8]>([])
+    let pending = Locked<[UInt8]>([])
 
     /// Connects to the control socket at `path`.
     public init(path: String) throws(DriverError) {

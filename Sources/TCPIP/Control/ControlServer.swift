@@ -34,9 +34,9 @@ public final class ControlServer: Sendable {
     let listener: UnixStreamListener
     let wake: EventFD
     /// Open client connections, so `stop` can hang them up.
-    let clients = Mutex<[ObjectIdentifier: UnixStreamConnection]>([:])
+    let clients = Locked<[ObjectIdentifier: UnixStreamConnection]>([:])
     let acceptorDone = DispatchSemaphore(value: 0)
-    let state = Mutex<State>(.created)
+    let state = Locked<State>(.created)
 
     enum State { case created, running, stopped }
 

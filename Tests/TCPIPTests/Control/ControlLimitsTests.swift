@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TCPIPDrivers
 import Testing
 
 @testable import TCPIP
@@ -180,7 +181,7 @@ struct ControlLimitsTests {
 
     /// Keeps the trace lines a server prints.
     final class Recorder: Sendable {
-        let events = Mutex<[String]>([])
+        let events = Locked<[String]>([])
         var lines: [String] { events.withLock { $0 } }
         @Sendable func record(_ event: ControlEvent) { events.withLock { $0.append(event.description) } }
     }
