@@ -9,6 +9,9 @@
 ///
 /// The receive window offered is the room left after (a): RCV.WND = capacity − readable
 /// (RFC 9293 §3.8.6.2.2 leaves out-of-order bytes inside the window they were sent into).
+/// The ring is `slack` bytes longer than `capacity`: a right edge told never moves left, so
+/// a scaled window field rounded up (RFC 7323 §2.4) can promise a few bytes beyond the
+/// buffer, and those bytes must still be taken, not dropped (`storable`).
 ///
 /// Positions are kept as absolute 64-bit stream offsets, so advancing RCV.NXT moves nothing;
 /// the public API speaks offsets relative to RCV.NXT. Writes, reads and discards never allocate
@@ -25,7 +28,7 @@ struct ReceiveBuffer {
     private(set) var capacity: Int
     /// The most out-of-order ranges held at once.
     let maxRanges: Int
-    /// The ring; empty until the first write. Its size is the ring's modulus, ≥ capacity.
+    /// The ring; empty until the first write. Its size is the ring's modulus, ≥ capacity + slack.
     private var storage: [UInt8] = []
     /// The ring index of stream offset `readOffset`.
     private var head = 0
@@ -55,6 +58,13 @@ struct ReceiveBuffer {
     /// Room from RCV.NXT on: the receive window, RCV.WND (RFC 9293 §3.3.1).
     var window: Int { capacity - readable }
 
+    /// Bytes the ring holds beyond `capacity`, for a window edge told beyond it by rounding.
+    var slack: Int { capacity >> 4 }
+
+    /// The most bytes from RCV.NXT on that can be stored: the window plus the slack. A right
+    /// edge told never lies beyond RCV.NXT + storable.
+    var storable: Int { capacity + slack - readable }
+
     /// Whether out-of-order data is held (RCV.NXT has a hole after it).
     var hasOutOfOrder: Bool { !spans.isEmpty }
 
@@ -75,11 +85,12 @@ struct ReceiveBuffer {
         let requested = Swift.min(Swift.max(n, 0), Self.maxCapacity)
         let holding = readable > 0 || !spans.isEmpty
         let newCapacity = holding ? Swift.max(requested, capacity) : requested
-        if newCapacity > storage.count && !storage.isEmpty {
+        let ringSize = newCapacity + newCapacity >> 4
+        if ringSize > storage.count && !storage.isEmpty {
             if holding {
                 // Move everything from the read position up to the end of the last held range
                 // (holes included) to the start of a larger ring.
-                var grown = [UInt8](repeating: 0, count: newCapacity)
+                var grown = [UInt8](repeating: 0, count: ringSize)
                 let extent = Int(truncatingIfNeeded: heldEnd &- readOffset)
                 grown.withUnsafeMutableBytes { copyOut(at: 0, count: extent, into: $0.baseAddress!) }
                 storage = grown
@@ -123,8 +134,8 @@ struct ReceiveBuffer {
     /// Stores a segment's data that begins `offset` bytes after RCV.NXT (RFC 9293 §3.10.7.4,
     /// "seventh, process the segment text").
     ///
-    /// The caller has trimmed the data to the window (`offset + bytes.count ≤ window`, RFC 9293
-    /// §3.10.7.4 "first check sequence number"); anything beyond is ignored here. Bytes already
+    /// The caller has trimmed the data to the window told (`offset + bytes.count ≤ storable`,
+    /// RFC 9293 §3.10.7.4 "first check sequence number"); anything beyond is ignored here. Bytes already
     /// held are written again harmlessly and count once.
     ///
     /// - Returns: how many bytes became newly contiguous — RCV.NXT advances by it. A write at
@@ -132,11 +143,11 @@ struct ReceiveBuffer {
     ///   write returns 0. Returns nil, storing nothing, if keeping the data would need more than
     ///   `maxRanges` ranges (the caller drops the segment, as if lost).
     mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        let room = window
+        let room = storable
         guard offset >= 0, offset < room, let src = bytes.baseAddress else { return 0 }
         let n = Swift.min(bytes.count, room - offset)
         guard n > 0 else { return 0 }
-        if storage.isEmpty { storage = [UInt8](repeating: 0, count: capacity) }
+        if storage.isEmpty { storage = [UInt8](repeating: 0, count: capacity + slack) }
         let start = nextOffset &+ UInt64(offset)
         let end = start &+ UInt64(n)
 

@@ -207,10 +207,15 @@ extension Stack {
         } else {
             // Scaled, the window is rounded down to a multiple of 2^shift, unless that would
             // move the right edge already offered to the left: then it is rounded up (RFC 7323
-            // §2.4; Linux's tcp_select_window aligns up in the same case).
+            // §2.4; Linux's tcp_select_window aligns up in the same case), into the buffer's
+            // slack. Rounding up ACK after ACK lets the edge creep; where it would pass what
+            // the buffer can store, it is rounded down after all and the edge retracts by less
+            // than 2^shift, the shrinking RFC 7323 §2.4 foresees: a told edge is never one
+            // the buffer cannot keep.
             var scaled = window >> c.rcvWindowShift
             if scaled << c.rcvWindowShift < offered {
-                scaled = (offered + (1 << c.rcvWindowShift) - 1) >> c.rcvWindowShift
+                let up = (offered + (1 << c.rcvWindowShift) - 1) >> c.rcvWindowShift
+                scaled = up << c.rcvWindowShift <= c.receiveBuffer.storable ? up : offered >> c.rcvWindowShift
             }
             field = UInt16(clamping: scaled)
         }

@@ -188,6 +188,8 @@ import Testing
         var latest: Int?
 
         var window: Int { capacity - (nxt - read) }
+        /// The window plus the slack of capacity/16 a rounded-up edge told may reach into.
+        var storable: Int { capacity + capacity / 16 - (nxt - read) }
 
         static func normalized(_ ranges: [Range<Int>]) -> [Range<Int>] {
             var result: [Range<Int>] = []
@@ -210,8 +212,8 @@ import Testing
         }
 
         mutating func write(at offset: Int, count: Int) -> Int? {
-            guard offset >= 0, offset < window else { return 0 }
-            let n = Swift.min(count, window - offset)
+            guard offset >= 0, offset < storable else { return 0 }
+            let n = Swift.min(count, storable - offset)
             guard n > 0 else { return 0 }
             let start = nxt + offset
             let grown = Self.normalized(held + [start..<(start + n)])

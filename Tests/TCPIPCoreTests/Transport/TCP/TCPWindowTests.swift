@@ -119,6 +119,40 @@ import Testing
         #expect(sc.stack.counters[.tcpOutOfWindow] == 0)
     }
 
+    /// Issue 7, defect 3, over a whole fill: with a shift of 3 and segments of 999 bytes the
+    /// edge told is rounded up ACK after ACK (RFC 7323 §2.4) and creeps past the buffer; the
+    /// buffer still stores every byte up to each edge told (its slack), the edge moves left
+    /// by less than 2^shift at worst, and a segment straddling the last edge is taken
+    /// exactly up to it — never trimmed by free buffer space.
+    @Test func everyEdgeToldIsStoredWhileTheWindowCloses() throws {
+        var sc = TCPScenario { $0.tcp.receiveBuffer = 300_000 }
+        var c = sc.passiveOpen(options: TCPOptions(mss: 1460, windowScale: 0))
+        let start = c.seq
+        var edge = 65535  // the SYN,ACK's unscaled window, as stream offset
+        var sent = 0
+        var t: Int64 = 1
+        for _ in 0..<1000 where edge - sent > 999 + 700 {
+            sc.send(c, payload: Build.pattern(999), at: .ms(t))
+            c.seq = c.seq &+ 999
+            sent += 999
+            t += 1
+            for seg in sc.take() where seg.flags.contains(.ack) {
+                let told = Int(seg.ack &- start) + Int(seg.window) << 3
+                #expect(told > edge - 8, "the edge told moves left by less than 2^shift at most")
+                edge = told
+            }
+        }
+        sc.advance(to: .ms(t + 300))
+        for seg in sc.take() { edge = Int(seg.ack &- start) + Int(seg.window) << 3 }
+        #expect(edge > 300_000, "rounding up carried the edge past the buffer")
+        let inside = edge - sent
+        sc.send(c, payload: Build.pattern(inside + 100), at: .ms(t + 400))
+        sc.advance(to: .ms(t + 500))
+        let last = try #require(sc.take().last)
+        #expect(last.ack == start &+ UInt32(edge), "taken exactly up to the edge told")
+        #expect(last.window == 0)
+    }
+
     /// The peer closes its window; we probe with <SEQ=SND.UNA−1> (as Linux) at the persist
     /// interval, backing off to 120 s, for as long as the probes are answered; then the window
     /// opens and the data goes.
