@@ -68,14 +68,14 @@ enum StackInvariants {
         require(c.sendBuffer.count <= c.sendBuffer.capacity, "\(name): send buffer over capacity")
         let rb = c.receiveBuffer
         require(
-            rb.readable >= 0 && rb.readable + rb.outOfOrderBytes <= rb.capacity,
+            rb.readable >= 0 && rb.readable + rb.outOfOrderBytes <= rb.capacity + rb.slack,
             "\(name): receive buffer over capacity"
         )
         var end = 0
         let ranges = rb.outOfOrderRanges
         require(ranges.count <= rb.maxRanges, "\(name): \(ranges.count) out-of-order ranges")
         for r in ranges {
-            require(r.lowerBound > end && r.upperBound <= rb.window, "\(name): out-of-order ranges \(ranges)")
+            require(r.lowerBound > end && r.upperBound <= rb.storable, "\(name): out-of-order ranges \(ranges)")
             end = r.upperBound
         }
         require(c.sacked.count <= 16, "\(name): \(c.sacked.count) SACKed ranges")
@@ -93,6 +93,11 @@ enum StackInvariants {
         require(rto >= c.rtt.minRTO && rto <= c.rtt.maxRTO, "\(name): RTO \(rto)")
         if c.state.isSynchronized || c.state == .synReceived {
             require(c.rcvNxt <= c.rcvAdvertised + 1, "\(name): RCV.NXT \(c.rcvNxt) past the edge \(c.rcvAdvertised)")
+            // Every edge told can be kept (RFC 7323 §2.4 rounding into the ring's slack).
+            require(
+                c.rcvAdvertised - c.rcvNxt <= rb.storable,
+                "\(name): the edge told \(c.rcvAdvertised) lies beyond what the buffer stores from \(c.rcvNxt)"
+            )
         }
         if let owner = c.owner {
             require(stack.sockets.isOpen(owner), "\(name): owned by a closed socket")

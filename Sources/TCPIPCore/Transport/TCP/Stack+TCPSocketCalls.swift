@@ -51,7 +51,10 @@ extension Stack {
         c.keepInterval = Int64(options.keepInterval) * 1_000_000_000
         c.keepCount = options.keepCount
         c.userTimeout = Int64(options.userTimeout) * 1_000_000
-        if changed == .soRcvBuf { c.receiveBuffer.setCapacity(options.receiveBuffer) }
+        if changed == .soRcvBuf {
+            // Never below the window already told: the edge offered stays storable.
+            c.receiveBuffer.setCapacity(max(options.receiveBuffer, c.rcvAdvertised - c.rcvNxt))
+        }
         if changed == .soSndBuf { c.sendBuffer.setCapacity(options.sendBuffer) }
         if c.keepAlive && c.keepaliveAt == nil && c.state.isSynchronized {
             c.keepaliveAt = now.adding(nanoseconds: c.keepIdle)
