@@ -10,7 +10,8 @@
 /// timer fires at its own instant on the way); bits 3–4 repairs made to the frame (0 none,
 /// 1 the IPv4 header and transport checksums, 2 also the IPv4 total length, 3 also the
 /// Ethernet and IP addresses, peer to stack); bits 5–7 a socket call after the frame (see
-/// `StackRun.call`). After every step all of `StackInvariants` must hold and every frame sent
+/// `StackRun.call`). A frame longer than 1514 bytes comes with a super-frame's offload
+/// metadata (`StackRun.receive`). After every step all of `StackInvariants` must hold and every frame sent
 /// must be well formed (`FrameInvariants`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func stackFuzzer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -61,9 +62,24 @@ private struct StackRun {
         checkSent()
     }
 
+    /// Feeds a frame; one longer than an Ethernet frame comes as a device's TCP super-frame
+    /// would (GRO: `gso_type` TCPV4, the transport checksum left partial at the end of the IP
+    /// header), so the offload paths take fuzzed input too.
     mutating func receive(_ frame: [UInt8]) {
         let t = now
-        frame.withUnsafeBytes { stack.receive(frame: $0, interface: 0, now: t, into: &stackEffects) }
+        var offload = FrameOffload.none
+        if frame.count > EthernetHeader.size + 1500 {
+            let transport = EthernetHeader.size + Int(frame[EthernetHeader.size] & 0x0F) * 4
+            offload = FrameOffload(
+                flags: .needsChecksum,
+                segmentationType: .tcpIPv4,
+                headerLength: UInt16(transport + 20),
+                segmentSize: 1460,
+                checksumStart: UInt16(transport),
+                checksumOffset: 16
+            )
+        }
+        frame.withUnsafeBytes { stack.receive(frame: $0, interface: 0, now: t, offload: offload, into: &stackEffects) }
     }
 
     /// Socket calls: 0 none, 1 read the connection, 2 write 2000 bytes to it, 3 read the UDP

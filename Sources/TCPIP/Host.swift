@@ -415,12 +415,14 @@ public final class Host: @unchecked Sendable {
             receiveBatch.removeAll()
             // Frames received before a failure are still in the batch.
             _ = try? device.receive(into: &receiveBatch)
-            receiveBatch.forEachFrame { frame, _ in
-                pcap?.write(frame: frame, at: now)
+            receiveBatch.forEachFrame { frame, offload in
+                pcap?.write(frame: frame, offload: offload, at: now)
                 if faultPipe != nil {
+                    // The fault injector moves bare frames: a device with offloads is not
+                    // combined with it (the tool turns offloads off with --faults).
                     faultPipe!.send(from: 1, frame: frame, now: now)
                 } else {
-                    stack.receive(frame: frame, interface: 0, now: now, into: &effects)
+                    stack.receive(frame: frame, interface: 0, now: now, offload: offload, into: &effects)
                 }
             }
             // Room left: the device had no more frames.

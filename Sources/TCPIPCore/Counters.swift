@@ -38,7 +38,7 @@ public enum DropReason: Int, CaseIterable, Sendable, Error {
 
 /// Counters of what each layer did (not drops).
 public enum Counter: Int, CaseIterable, Sendable {
-    case linkFramesIn, linkFramesOut, linkBytesIn, linkBytesOut
+    case linkFramesIn, linkFramesOut, linkBytesIn, linkBytesOut, linkSuperFramesIn
     case arpRequestsIn, arpRepliesIn, arpRequestsOut, arpRepliesOut, arpEntriesCreated, arpEntriesUpdated
     case arpEntriesExpired, arpQueued, arpEvictions
     case ipPacketsIn, ipPacketsOut, ipDelivered, ipFragmentsIn, ipFragmentsOut, ipDatagramsFragmented

@@ -14,6 +14,9 @@ struct LayerContext {
     /// Owners of datagrams a lower layer could not deliver (ARP gave up, or refused them):
     /// the stack tells each owner's transport once the layer call returns.
     var undeliverable: [PacketOwner] = []
+    /// The received frame whose transport checksum the device vouches for, while it is being
+    /// processed (`Stack.receive(frame:…offload:)`); `.none` otherwise.
+    var trustedChecksum = TrustedChecksum.none
 
     init(interfaces: [Interface]) { self.interfaces = interfaces }
 

@@ -45,14 +45,22 @@ public struct Stack {
         tcp = TCPTable(configuration: configuration.tcp, random: &random)
     }
 
-    /// Feeds one received Ethernet frame into the stack.
+    /// Feeds one received Ethernet frame into the stack, with the device's offload metadata:
+    /// a transport checksum the device left partial or verified is not checked again, and a
+    /// TCP super-frame (`gso_type` TCPV4, the device's GRO) is taken as one segment.
     public mutating func receive(
         frame: UnsafeRawBufferPointer,
         interface: Int,
         now: Instant,
+        offload: FrameOffload = .none,
         into effects: inout Effects
     ) {
         if now > context.now { context.now = now }
+        if !offload.isNone {
+            context.trustedChecksum = TrustedChecksum(frame: frame, offload: offload)
+            if offload.isSegmented { context.count(.linkSuperFramesIn) }
+        }
+        defer { context.trustedChecksum = .none }
         guard let datagram = link.input(frame: frame, interface: interface, ctx: &context, effects: &effects) else {
             // ARP input may have evicted an entry, and its queued datagrams.
             return reportUndeliverable(effects: &effects)

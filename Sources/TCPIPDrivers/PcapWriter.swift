@@ -57,10 +57,14 @@ public final class PcapWriter: @unchecked Sendable {
         }
     }
 
-    /// Appends one record: `frame` (truncated to the snap length) stamped with `time`.
+    /// Appends one record: `frame` (truncated to the snap length) stamped with `time`, with
+    /// its offload metadata: a checksum the device left partial (`needsChecksum`) is completed
+    /// in the copy written, as it would be on the wire; a super-frame (GRO/TSO) is written as
+    /// the one large frame it is, which tshark reads as such (as `tcpdump` on a host with GRO
+    /// shows it).
     ///
     /// Write errors surface at the next `flush()` or `close()`; after `close()` this does nothing.
-    public func write(frame: UnsafeRawBufferPointer, at time: Instant) {
+    public func write(frame: UnsafeRawBufferPointer, offload: FrameOffload = .none, at time: Instant) {
         guard fd >= 0 else { return }
         let nanoseconds = time.nanoseconds &+ epochOffsetNanoseconds
         // Floor division, so instants before the epoch still give 0 ≤ microseconds < 10⁶.
@@ -75,7 +79,11 @@ public final class PcapWriter: @unchecked Sendable {
         appendLittleEndian(UInt32(remainder / 1000))
         appendLittleEndian(UInt32(captured))
         appendLittleEndian(UInt32(truncatingIfNeeded: frame.count))
+        let recordStart = buffer.count
         buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[..<captured]))
+        if offload.flags.contains(.needsChecksum) && captured == frame.count {
+            Self.completeChecksum(&buffer, from: recordStart, offload: offload)
+        }
         frameCount += 1
         if buffer.count >= Self.flushThreshold {
             do {
@@ -83,6 +91,20 @@ public final class PcapWriter: @unchecked Sendable {
             } catch {
                 deferredError = deferredError ?? error
             }
+        }
+    }
+
+    /// Completes a partial checksum in the record starting at `start`, as a device would
+    /// (Linux's `skb_checksum_help`): the one's-complement sum from `csum_start` to the end,
+    /// the partial sum in place included, folded and inverted into `csum_start + csum_offset`.
+    static func completeChecksum(_ buffer: inout [UInt8], from start: Int, offload: FrameOffload) {
+        let begin = start + Int(offload.checksumStart)
+        let field = begin + Int(offload.checksumOffset)
+        guard field + 2 <= buffer.count else { return }
+        buffer.withUnsafeMutableBytes { b in
+            let value = InternetChecksum.checksum(UnsafeRawBufferPointer(rebasing: b[begin...]))
+            b[field] = UInt8(value >> 8)
+            b[field + 1] = UInt8(truncatingIfNeeded: value)
         }
     }
 

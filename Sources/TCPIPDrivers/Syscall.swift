@@ -44,6 +44,54 @@ enum Syscall {
         }
     }
 
+    /// `readv(2)` into two buffers (a header, then a frame); `nil` on `EAGAIN`.
+    static func read(
+        _ fd: Int32,
+        into first: UnsafeMutableRawBufferPointer,
+        _ second: UnsafeMutableRawBufferPointer
+    ) throws(SyscallError) -> Int? {
+        var iov = (
+            iovec(iov_base: first.baseAddress, iov_len: first.count),
+            iovec(iov_base: second.baseAddress, iov_len: second.count)
+        )
+        while true {
+            let n = withUnsafeMutablePointer(to: &iov) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { Glibc.readv(fd, $0, 2) }
+            }
+            if n >= 0 { return n }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN: return nil
+            default: throw .current
+            }
+        }
+    }
+
+    /// `writev(2)` of two buffers (a header, then a frame) in one call; returns the bytes written.
+    static func write(
+        _ fd: Int32,
+        _ first: UnsafeRawBufferPointer,
+        _ second: UnsafeRawBufferPointer
+    ) throws(SyscallError) -> Int {
+        var iov = (
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count)
+        )
+        while true {
+            let n = withUnsafeMutablePointer(to: &iov) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { Glibc.writev(fd, $0, 2) }
+            }
+            if n >= 0 { return n }
+            if errno != EINTR { throw .current }
+        }
+    }
+
+    /// `ioctl(TUNSETVNETHDRSZ)` then `ioctl(TUNSETOFFLOAD)`.
+    static func setTunOffload(_ fd: Int32, headerSize: Int32, flags: UInt32) throws(SyscallError) {
+        guard ctuntap_set_vnet_header_size(fd, headerSize) == 0 else { throw .current }
+        guard ctuntap_set_offload(fd, flags) == 0 else { throw .current }
+    }
+
     /// `write(2)` of the whole buffer in one call; returns the byte count written.
     static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws(SyscallError) -> Int {
         while true {

@@ -4,10 +4,16 @@ import TCPIPCore
 
 /// A Linux TAP interface: Ethernet frames in and out through a descriptor of `/dev/net/tun`.
 ///
-/// One `read` returns one frame and one `write` sends one frame, so frames are never batched
-/// into a `writev`. The descriptor is non-blocking: wait for it with a `Poller`. As a
-/// `NetworkDevice` it moves Ethernet frames without offloads, batched one system call per
-/// frame (`IFF_VNET_HDR` and batching are for later).
+/// One `read` returns one frame and one `write` sends one frame. The descriptor is
+/// non-blocking: wait for it with a `Poller`.
+///
+/// Opened with `offloads`, the interface carries a `struct virtio_net_hdr` in front of every
+/// frame (`IFF_VNET_HDR`, `TUNSETVNETHDRSZ` 10) and tells the kernel it takes partial
+/// checksums and TCP super-frames (`TUNSETOFFLOAD` with `TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6
+/// | TUN_F_TSO_ECN`): the kernel then hands over up to 64 KiB of a TCP flow in one frame
+/// (`gso_type` TCPV4, `gso_size` its MSS) with the transport checksum left partial
+/// (`NEEDS_CSUM`), or verified (`DATA_VALID`), and the frame's `FrameOffload` says which.
+/// Frames written carry a header too (`.none` for now: complete checksums, no segmentation).
 ///
 /// Not thread-safe: it is `Sendable` only so it can be handed to the one thread that owns it
 /// (a host's event loop), which then makes every call.
@@ -21,16 +27,22 @@ public final class TAPDevice: @unchecked Sendable {
     /// The MTU the stack uses on this interface (its configuration's), declared in
     /// `capabilities`; 1500 unless set.
     public var mtu: Int = 1500
+    /// True when frames carry a virtio-net header and the kernel may send offloaded frames.
+    public let offloads: Bool
+
+    /// `TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN` (linux/if_tun.h).
+    static let offloadFlags: UInt32 = 0x01 | 0x02 | 0x04 | 0x08
 
     /// The path of the TUN/TAP clone device.
     public static let clonePath = "/dev/net/tun"
 
-    /// Opens `/dev/net/tun` and attaches to the TAP interface `name` (`IFF_TAP | IFF_NO_PI`).
+    /// Opens `/dev/net/tun` and attaches to the TAP interface `name` (`IFF_TAP | IFF_NO_PI`,
+    /// and `IFF_VNET_HDR` with `offloads`).
     ///
     /// If no interface of that name exists and the caller has `CAP_NET_ADMIN`, the kernel
     /// creates one in the caller's network namespace, so tests do this only inside a namespace
     /// of their own. `name` must be 1…15 bytes, else `EINVAL` before any system call.
-    public init(name: String) throws(DriverError) {
+    public init(name: String, offloads: Bool = false) throws(DriverError) {
         guard !name.isEmpty, name.utf8.count < Int(IFNAMSIZ), !name.utf8.contains(0) else {
             throw DriverError(
                 device: name,
@@ -45,18 +57,34 @@ public final class TAPDevice: @unchecked Sendable {
             throw Self.attachError(name: name, operation: "cannot open \(Self.clonePath)", code: error.code)
         }
         do {
-            self.name = try Syscall.attachTunTap(fd, name: name, flags: IFF_TAP | IFF_NO_PI)
+            let flags = IFF_TAP | IFF_NO_PI | (offloads ? IFF_VNET_HDR : 0)
+            self.name = try Syscall.attachTunTap(fd, name: name, flags: Int32(flags))
         } catch {
             Syscall.close(fd)
             throw Self.attachError(name: name, operation: "cannot attach to \(Self.clonePath)", code: error.code)
         }
+        if offloads {
+            do {
+                try Syscall.setTunOffload(
+                    fd,
+                    headerSize: Int32(FrameOffload.virtioHeaderLength),
+                    flags: Self.offloadFlags
+                )
+            } catch {
+                Syscall.close(fd)
+                throw DriverError(device: name, operation: "cannot set offloads (TUNSETOFFLOAD)", code: error.code)
+            }
+        }
         self.fd = fd
+        self.offloads = offloads
     }
 
-    /// Wraps an already open descriptor (for tests: a `SOCK_SEQPACKET` socket behaves like TAP).
-    init(adopting fd: Int32, name: String) {
+    /// Wraps an already open descriptor (for tests: a `SOCK_SEQPACKET` socket behaves like TAP;
+    /// with `offloads`, its peer writes and reads a virtio-net header before each frame).
+    init(adopting fd: Int32, name: String, offloads: Bool = false) {
         self.fd = fd
         self.name = name
+        self.offloads = offloads
     }
 
     deinit {
@@ -85,11 +113,43 @@ public final class TAPDevice: @unchecked Sendable {
         }
     }
 
-    /// Sends one frame with one `write`. When the kernel queue is full (`EAGAIN`, `ENOBUFS`)
-    /// the frame is dropped and counted in `writeDrops`, as a NIC drops on a full ring.
-    public func write(_ frame: UnsafeRawBufferPointer) throws(DriverError) {
+    /// Reads one queued frame and its virtio-net header (with `offloads`): the frame into
+    /// `buffer`, its metadata decoded. Nil when none is queued. A frame whose header is short
+    /// or names an unknown segmentation comes back as `.none` metadata with length 0 (the stack
+    /// counts an empty frame as too short).
+    public func readFrame(
+        into buffer: UnsafeMutableRawBufferPointer
+    ) throws(DriverError) -> (length: Int, offload: FrameOffload)? {
+        guard offloads else { return try read(into: buffer).map { ($0, .none) } }
+        var header = (UInt64(0), UInt16(0))  // 10 bytes of room
+        let got: Int?
         do {
-            _ = try Syscall.write(fd, frame)
+            got = try withUnsafeMutableBytes(of: &header) { (h) throws(SyscallError) -> Int? in
+                try Syscall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: h[0..<10]), buffer)
+            }
+        } catch {
+            throw DriverError(device: name, operation: "read failed", code: error.code)
+        }
+        guard let n = got else { return nil }
+        let offload = withUnsafeBytes(of: &header) { FrameOffload(virtioHeader: $0) }
+        guard n >= FrameOffload.virtioHeaderLength, let offload else { return (0, .none) }
+        return (n - FrameOffload.virtioHeaderLength, offload)
+    }
+
+    /// Sends one frame with one `write` (a `writev` behind its virtio-net header with
+    /// `offloads`). When the kernel queue is full (`EAGAIN`, `ENOBUFS`) the frame is dropped
+    /// and counted in `writeDrops`, as a NIC drops on a full ring.
+    public func write(_ frame: UnsafeRawBufferPointer, offload: FrameOffload = .none) throws(DriverError) {
+        do {
+            if offloads {
+                var header = (UInt64(0), UInt16(0))
+                try withUnsafeMutableBytes(of: &header) { (h) throws(SyscallError) in
+                    offload.writeVirtioHeader(into: h)
+                    _ = try Syscall.write(fd, UnsafeRawBufferPointer(rebasing: h[0..<10]), frame)
+                }
+            } else {
+                _ = try Syscall.write(fd, frame)
+            }
         } catch {
             switch error.code {
             case EAGAIN, ENOBUFS: writeDrops += 1
@@ -120,8 +180,18 @@ public final class TAPDevice: @unchecked Sendable {
 }
 
 extension TAPDevice: NetworkDevice {
-    /// L2 (Ethernet) framing, `mtu`, no offloads, one queue.
-    public var capabilities: DeviceCapabilities { DeviceCapabilities(medium: .ethernet, mtu: mtu) }
+    /// L2 (Ethernet) framing, `mtu`, one queue; with `offloads`, receive checksum offload and
+    /// TCP super-frames (GRO) on receive.
+    public var capabilities: DeviceCapabilities {
+        guard offloads else { return DeviceCapabilities(medium: .ethernet, mtu: mtu) }
+        return DeviceCapabilities(
+            medium: .ethernet,
+            mtu: mtu,
+            receiveChecksumOffload: true,
+            receiveCoalescing: [.tcpIPv4, .tcpIPv6],
+            maxSegmentedFrameLength: 65535 + 14
+        )
+    }
 
     /// The `/dev/net/tun` descriptor.
     public var readinessDescriptor: Int32 { fd }
@@ -131,15 +201,21 @@ extension TAPDevice: NetworkDevice {
     public func receive(into batch: inout FrameBatch) throws(DriverError) -> Int {
         var n = 0
         while batch.hasRoom {
-            let got = try batch.append { (buffer) throws(DriverError) -> Int? in try read(into: buffer) }
+            var offload = FrameOffload.none
+            let got = try batch.append { (buffer) throws(DriverError) -> Int? in
+                guard let r = try readFrame(into: buffer) else { return nil }
+                offload = r.offload
+                return r.length
+            }
             guard got else { break }
+            if !offload.isNone { batch.setLastOffload(offload) }
             n += 1
         }
         return n
     }
 
-    /// Sends one frame with one `write` (see `write(_:)`); `offload` must be `.none`.
+    /// Sends one frame with one `write` (see `write(_:offload:)`).
     public func transmit(_ frame: UnsafeRawBufferPointer, offload: FrameOffload) throws(DriverError) {
-        try write(frame)
+        try write(frame, offload: offload)
     }
 }

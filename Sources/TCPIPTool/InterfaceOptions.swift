@@ -34,6 +34,14 @@ struct InterfaceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seed of the stack's randomness (default: from the system).", valueName: "n"))
     var seed: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Virtio-net offloads on the TAP: partial checksums and TCP super-frames from the kernel (default: on; off with fault injection).",
+            valueName: "on|off"
+        )
+    )
+    var offload: String?
+
     /// The checked network, gateway, MAC, MTU and seed.
     struct Checked {
         var tap: String
@@ -101,9 +109,21 @@ struct InterfaceOptions: ParsableArguments {
     ) throws(ToolFailure) -> (host: Host, interface: Interface) {
         let c = try check()
         let fault = try faults.configuration()
+        // The fault injector moves bare frames, so it runs without offloads.
+        let offloads: Bool
+        switch offload {
+        case nil: offloads = fault.faults.isNone
+        case "on":
+            guard fault.faults.isNone else {
+                throw ToolFailure("invalid --offload on: fault injection needs --offload off (it moves bare frames)")
+            }
+            offloads = true
+        case "off": offloads = false
+        case let other?: throw ToolFailure("invalid --offload '\(other)': expected on or off")
+        }
         let device: TAPDevice
         do {
-            device = try TAPDevice(name: c.tap)
+            device = try TAPDevice(name: c.tap, offloads: offloads)
         } catch {
             throw ToolFailure(error.description)
         }

@@ -49,6 +49,27 @@ import Testing
         #expect(Array(bytes[40...]) == frame)
     }
 
+    /// A frame whose checksum a device was to complete (`needsChecksum`) is written with the
+    /// checksum completed, as it would be on the wire; the frame handed in is left alone.
+    @Test func aPartialChecksumIsCompletedInTheCopyWritten() throws {
+        let path = Self.temporaryPath("partial")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try PcapWriter(path: path)
+        var frame = (0..<120).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        frame[50] = 0x12  // a partial sum in the field at 34 + 16
+        frame[51] = 0x34
+        let offload = FrameOffload(flags: .needsChecksum, checksumStart: 34, checksumOffset: 16)
+        frame.withUnsafeBytes { writer.write(frame: $0, offload: offload, at: .zero) }
+        try writer.close()
+        let record = Array([UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))[40...])
+        #expect(record.count == frame.count)
+        #expect(Array(record[..<50]) == Array(frame[..<50]) && Array(record[52...]) == Array(frame[52...]))
+        // The sum over [34, end) with the partial value in place, folded and inverted.
+        var sum = InternetChecksum()
+        frame.withUnsafeBytes { sum.add(UnsafeRawBufferPointer(rebasing: $0[34...])) }
+        #expect(record[50] == UInt8(sum.value >> 8) && record[51] == UInt8(truncatingIfNeeded: sum.value))
+    }
+
     @Test func negativeInstantsFloorToValidMicroseconds() throws {
         let path = Self.temporaryPath("negative")
         defer { try? FileManager.default.removeItem(atPath: path) }

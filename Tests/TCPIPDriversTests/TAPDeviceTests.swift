@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TCPIPCore
 import Testing
 
 @testable import TCPIPDrivers
@@ -93,6 +94,47 @@ import Testing
             (error as? DriverError)?.description.hasPrefix("seq0: read failed: Bad file descriptor (EBADF)") == true
         }
         peer.close()
+    }
+
+    /// With offloads, every frame travels behind a 10-byte `virtio_net_hdr`: written with one
+    /// `writev`, read with one `readv`, the metadata decoded; a header too short or of an
+    /// unknown type reads as an empty frame (which the stack counts as too short).
+    @Test func offloadsPutAVirtioHeaderInFrontOfEveryFrame() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &pair) == 0)
+        let device = TAPDevice(adopting: pair[0], name: "seq0", offloads: true)
+        let peer = TAPDevice(adopting: pair[1], name: "seq1")
+        defer {
+            device.close()
+            peer.close()
+        }
+        var buffer = [UInt8](repeating: 0, count: 70000)
+        let gso = FrameOffload(
+            flags: .needsChecksum,
+            segmentationType: .tcpIPv4,
+            headerLength: 66,
+            segmentSize: 1448,
+            checksumStart: 34,
+            checksumOffset: 16
+        )
+        let big = [UInt8](repeating: 0xcc, count: 65000)
+        let header: [UInt8] = [1, 1, 66, 0, 0xA8, 0x05, 34, 0, 16, 0]
+        try (header + big).withUnsafeBytes { try peer.write($0) }
+        let got = try buffer.withUnsafeMutableBytes { try device.readFrame(into: $0) }
+        #expect(got?.length == big.count && got?.offload == gso)
+        #expect(Array(buffer[..<big.count]) == big)
+
+        // Written: the header first (all zero for `.none`), then the frame.
+        let frame = [UInt8](repeating: 0xdd, count: 60)
+        try frame.withUnsafeBytes { try device.write($0) }
+        #expect(try buffer.withUnsafeMutableBytes { try peer.read(into: $0) } == 70)
+        #expect(Array(buffer[..<70]) == [UInt8](repeating: 0, count: 10) + frame)
+
+        // A header naming no known segmentation: an empty frame.
+        try ([0, 2, 0, 0, 0, 0, 0, 0, 0, 0] + frame).withUnsafeBytes { try peer.write($0) }
+        #expect(try buffer.withUnsafeMutableBytes { try device.readFrame(into: $0) }?.length == 0)
+        #expect(try buffer.withUnsafeMutableBytes { try device.readFrame(into: $0) } == nil)
+        #expect(device.capabilities.receiveChecksumOffload && device.capabilities.receiveCoalescing.contains(.tcpIPv4))
     }
 
     /// Whether this process has CAP_NET_ADMIN (bit 12 of CapEff in /proc/self/status).

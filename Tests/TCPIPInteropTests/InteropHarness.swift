@@ -364,11 +364,19 @@ final class StackProcess: @unchecked Sendable {
         if let i = extra.firstIndex(of: "--control"), i + 1 < extra.count {
             controlPath = extra[i + 1]
         }
+        // TCPIP_INTEROP_OFFLOAD=off runs every stack without virtio-net offloads (CI runs the
+        // suites both ways); a test that names --offload itself keeps its own choice.
+        var offload: [String] = []
+        if let o = ProcessInfo.processInfo.environment["TCPIP_INTEROP_OFFLOAD"], !extra.contains("--offload"),
+            !extra.contains(where: { $0.hasPrefix("--loss") || $0.hasPrefix("--corrupt") || $0.hasPrefix("--delay") })
+        {
+            offload = ["--offload", o]
+        }
         let argv =
             [
                 binary, "serve", "--tap", "tap0", "--address", "\(Namespace.stackAddress)/24", "--mac",
                 Namespace.stackMAC,
-            ] + extra
+            ] + offload + extra
         let command = try namespace.start(argv)
         guard await command.waitForLine(containing: "ready", timeout: readyTimeout) else {
             await command.stop()

@@ -115,10 +115,14 @@ public struct TCPHeader: Hashable, Sendable {
     /// Checks, in order: at least 20 bytes (`.tcpTooShort`), 20 ≤ data offset ≤ `segment.count`
     /// (`.tcpBadDataOffset`), the checksum (`.tcpBadChecksum`), the options (`.tcpBadOptions`,
     /// see `TCPOptions.parse`).
+    ///
+    /// `verifyChecksum: false` skips the checksum, for a segment whose checksum a device left
+    /// partial or verified (`FrameOffload`).
     public static func parse(
         _ segment: UnsafeRawBufferPointer,
         source: IPv4Address,
-        destination: IPv4Address
+        destination: IPv4Address,
+        verifyChecksum: Bool = true
     ) -> Result<TCPHeader, DropReason> {
         // RFC 9293 §3.1: the fixed header is 20 octets.
         guard segment.count >= minimumSize else { return .failure(.tcpTooShort) }
@@ -128,10 +132,17 @@ public struct TCPHeader: Hashable, Sendable {
         guard dataOffset >= minimumSize, dataOffset <= segment.count else { return .failure(.tcpBadDataOffset) }
         // RFC 9293 §3.1 "Checksum": over the pseudo-header, the header and the data; it is
         // generated and checked on every segment (MUST-2, MUST-3; RFC 1122 §4.2.2.7).
-        var sum = InternetChecksum()
-        sum.addPseudoHeader(source: source, destination: destination, protocol: IPProtocol.tcp, length: segment.count)
-        sum.add(segment)
-        guard sum.folded == 0xFFFF else { return .failure(.tcpBadChecksum) }
+        if verifyChecksum {
+            var sum = InternetChecksum()
+            sum.addPseudoHeader(
+                source: source,
+                destination: destination,
+                protocol: IPProtocol.tcp,
+                length: segment.count
+            )
+            sum.add(segment)
+            guard sum.folded == 0xFFFF else { return .failure(.tcpBadChecksum) }
+        }
         let options: TCPOptions
         switch TCPOptions.parse(UnsafeRawBufferPointer(rebasing: segment[minimumSize..<dataOffset])) {
         case .success(let o): options = o

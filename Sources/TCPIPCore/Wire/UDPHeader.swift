@@ -31,10 +31,14 @@ public struct UDPHeader: Hashable, Sendable {
     /// Fails with `.udpTooShort` (fewer than 8 bytes), `.udpBadLength` (the length field is
     /// below 8 or beyond the bytes received) or `.udpBadChecksum`. Bytes past the length field
     /// are ignored.
+    ///
+    /// `verifyChecksum: false` skips the checksum, for a datagram whose checksum a device left
+    /// partial or verified (`FrameOffload`).
     public static func parse(
         _ datagram: UnsafeRawBufferPointer,
         source: IPv4Address,
-        destination: IPv4Address
+        destination: IPv4Address,
+        verifyChecksum: Bool = true
     ) -> Result<UDPHeader, DropReason> {
         // RFC 768: the header is 8 octets.
         guard datagram.count >= size else { return .failure(.udpTooShort) }
@@ -47,7 +51,7 @@ public struct UDPHeader: Hashable, Sendable {
         // no checksum"; RFC 1122 §4.1.3.4: a non-zero checksum MUST be verified, and the
         // datagram silently discarded if it fails. The sum covers the pseudo-header and the
         // `length` bytes of the datagram.
-        if checksum != 0 {
+        if checksum != 0 && verifyChecksum {
             var sum = InternetChecksum()
             sum.addPseudoHeader(source: source, destination: destination, protocol: IPProtocol.udp, length: length)
             sum.add(UnsafeRawBufferPointer(rebasing: datagram[0..<length]))

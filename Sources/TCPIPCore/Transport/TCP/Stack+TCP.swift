@@ -12,7 +12,8 @@ extension Stack {
         // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.10: TCP is unicast only.
         guard !broadcast && !ip.destination.isMulticast else { return drop(.tcpBroadcast) }
         let header: TCPHeader
-        switch TCPHeader.parse(payload, source: ip.source, destination: ip.destination) {
+        let verify = !context.trustedChecksum.covers(payload)
+        switch TCPHeader.parse(payload, source: ip.source, destination: ip.destination, verifyChecksum: verify) {
         case .success(let h): header = h
         case .failure(let r): return drop(r)
         }

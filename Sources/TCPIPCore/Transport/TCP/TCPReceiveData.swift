@@ -28,8 +28,10 @@ extension Stack {
             context.count(.tcpOutOfOrderSegments)
             c.ackNow = true
         } else if bytes.count >= c.mss {
-            // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK for at least every second full-sized segment.
-            c.fullSegmentsUnacked += 1
+            // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: an ACK for at least every second full-sized
+            // segment. A super-frame (the device's GRO) counts as the segments it was merged
+            // from, so one of two or more MSS is acknowledged at once, as Linux does.
+            c.fullSegmentsUnacked += bytes.count / c.mss
             if c.fullSegmentsUnacked >= 2 { c.ackNow = true }
         }
         if !c.ackNow && c.delayedAckAt == nil {

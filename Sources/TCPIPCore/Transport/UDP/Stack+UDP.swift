@@ -12,7 +12,8 @@ extension Stack {
     ) {
         context.count(.udpDatagramsIn)
         let udpHeader: UDPHeader
-        switch UDPHeader.parse(payload, source: ip.source, destination: ip.destination) {
+        let verify = !context.trustedChecksum.covers(payload)
+        switch UDPHeader.parse(payload, source: ip.source, destination: ip.destination, verifyChecksum: verify) {
         case .success(let h): udpHeader = h
         case .failure(let r): return drop(r)
         }

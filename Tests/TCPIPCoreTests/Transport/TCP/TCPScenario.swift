@@ -108,10 +108,10 @@ struct TCPScenario {
 
     // MARK: Frames in and out
 
-    /// Feeds one frame at the current time.
-    mutating func receive(_ frame: [UInt8]) {
+    /// Feeds one frame at the current time, with the device's offload metadata.
+    mutating func receive(_ frame: [UInt8], offload: FrameOffload = .none) {
         let t = now
-        frame.withUnsafeBytes { stack.receive(frame: $0, interface: 0, now: t, into: &effects) }
+        frame.withUnsafeBytes { stack.receive(frame: $0, interface: 0, now: t, offload: offload, into: &effects) }
         collect()
     }
 
