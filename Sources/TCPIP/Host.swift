@@ -410,6 +410,10 @@ public final class Host: @unchecked Sendable {
     }
 
     func readFrames(now: Instant) {
+        // In-order data read in one turn draws one cumulative ACK, sent when the timers due
+        // now fire after the batch (`Stack.coalescesAcknowledgments`).
+        stack.coalescesAcknowledgments = true
+        defer { stack.coalescesAcknowledgments = false }
         // Bounded per turn so timers and calls keep their turn under a flood.
         for _ in 0..<Self.receiveBatchesPerTurn {
             receiveBatch.removeAll()

@@ -47,7 +47,8 @@ public enum Counter: Int, CaseIterable, Sendable {
     case icmpDestUnreachableIn, icmpDestUnreachableOut, icmpTimeExceededIn, icmpTimeExceededOut, icmpErrorsToSockets
     case udpDatagramsIn, udpDatagramsOut, udpDelivered
     case tcpSegmentsIn, tcpSegmentsOut, tcpResetsOut, tcpResetsIn, tcpRetransmittedSegments, tcpRetransmitTimeouts
-    case tcpFastRetransmits, tcpDuplicateAcksIn, tcpDuplicateSYN, tcpDelayedAcks, tcpOutOfOrderSegments
+    case tcpFastRetransmits, tcpDuplicateAcksIn, tcpDuplicateSYN, tcpDelayedAcks, tcpCoalescedAcks
+    case tcpOutOfOrderSegments
     case tcpChallengeAcks, tcpKeepaliveProbes, tcpWindowProbes, tcpTimeouts
     case tcpSynCookiesSent, tcpSynCookiesValidated, tcpSynCookiesFailed
 

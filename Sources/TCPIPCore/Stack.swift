@@ -32,6 +32,12 @@ public struct Stack {
     var udp = UDPLayer()
     /// TCP: connections, listeners' bindings, timers.
     var tcp: TCPTable
+    /// While true, an ACK that in-order data owes by the every-second-segment rule waits for
+    /// the end of the batch — the timers due at the same instant (`advance`) — so a batch of
+    /// frames read in one wake-up draws one cumulative ACK, as Linux's GRO merges the frames of
+    /// one NAPI poll. A host sets it while it feeds a batch. Out-of-order data, hole fills,
+    /// probes and window updates are still answered at once (RFC 5681 §4.2).
+    public var coalescesAcknowledgments = false
 
     /// Creates a stack. `seed` determines every random choice it makes (ephemeral ports, IP
     /// identifications, ISNs): give it entropy in production and a fixed value in tests.

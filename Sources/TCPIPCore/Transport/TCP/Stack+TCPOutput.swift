@@ -252,6 +252,7 @@ extension Stack {
             c.rcvAdvertised = c.rcvNxt + (syn ? Int(field) : Int(field) << c.rcvWindowShift)
             c.ackNow = false
             c.delayedAckAt = nil
+            c.ackCoalesced = false
             c.fullSegmentsUnacked = 0
         }
         context.count(.tcpSegmentsOut)

@@ -79,7 +79,8 @@ extension Stack {
         if let t = c.delayedAckAt, t <= now {
             c.delayedAckAt = nil
             c.ackNow = true
-            context.count(.tcpDelayedAcks)
+            context.count(c.ackCoalesced ? .tcpCoalescedAcks : .tcpDelayedAcks)
+            c.ackCoalesced = false
             tcpOutput(&c, effects: &effects)
         }
         if let t = c.keepaliveAt, t <= now {

@@ -95,6 +95,9 @@ struct TCPConnection {
     /// When the last ACK to an unacceptable segment or challenge ACK went out.
     var lastOutOfWindowAck: Instant?
     var delayedAckAt: Instant?
+    /// The delayed-ACK timer is the end of a receive batch (`Stack.coalescesAcknowledgments`),
+    /// not the delayed-ACK timeout.
+    var ackCoalesced = false
     var keepaliveAt: Instant?
     var keepaliveProbes = 0
     var timeWaitAt: Instant?

@@ -32,7 +32,15 @@ extension Stack {
             // segment. A super-frame (the device's GRO) counts as the segments it was merged
             // from, so one of two or more MSS is acknowledged at once, as Linux does.
             c.fullSegmentsUnacked += bytes.count / c.mss
-            if c.fullSegmentsUnacked >= 2 { c.ackNow = true }
+            if c.fullSegmentsUnacked >= 2 {
+                if coalescesAcknowledgments {
+                    // Owed, and sent when the batch ends (`advance` at this instant).
+                    c.delayedAckAt = now
+                    c.ackCoalesced = true
+                } else {
+                    c.ackNow = true
+                }
+            }
         }
         if !c.ackNow && c.delayedAckAt == nil {
             c.delayedAckAt = now.adding(nanoseconds: configuration.tcp.delayedAckTimeout)
