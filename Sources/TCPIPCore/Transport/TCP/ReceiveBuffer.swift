@@ -59,7 +59,10 @@ struct ReceiveBuffer {
     var window: Int { capacity - readable }
 
     /// Bytes the ring holds beyond `capacity`, for a window edge told beyond it by rounding.
-    var slack: Int { capacity >> 4 }
+    var slack: Int { Self.slack(for: capacity) }
+
+    /// The slack of a buffer of `capacity` bytes: a sixteenth of it.
+    static func slack(for capacity: Int) -> Int { capacity >> 4 }
 
     /// The most bytes from RCV.NXT on that can be stored: the window plus the slack. A right
     /// edge told never lies beyond RCV.NXT + storable.
@@ -85,7 +88,7 @@ struct ReceiveBuffer {
         let requested = Swift.min(Swift.max(n, 0), Self.maxCapacity)
         let holding = readable > 0 || !spans.isEmpty
         let newCapacity = holding ? Swift.max(requested, capacity) : requested
-        let ringSize = newCapacity + newCapacity >> 4
+        let ringSize = newCapacity + Self.slack(for: newCapacity)
         if ringSize > storage.count && !storage.isEmpty {
             if holding {
                 // Move everything from the read position up to the end of the last held range
